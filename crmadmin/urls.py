@@ -1,0 +1,12 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("crmadmin.accounts.urls")),
+    path("connections/", include("crmadmin.zoho.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.CRMADMIN_SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/", include("crmadmin.sandbox.urls")))
