@@ -1,13 +1,46 @@
-"""The roles of crmadmin. Roles are Django groups; code asks about permissions, not names."""
+"""The roles of crmadmin. Roles are Django groups; code asks about permissions, not names.
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+``ROLE_PERMISSIONS`` is the current truth. Migration ``accounts.0001_roles`` created the
+groups; ``sync_roles`` (run after every ``migrate`` and test-database flush) keeps them in
+line with this table as apps add permissions.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 
 OPERATOR = "Operator"
 MANAGER = "Manager"
 
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    OPERATOR: ["zoho.view_connection", "zoho.use_connection"],
+    MANAGER: [
+        "zoho.view_connection",
+        "zoho.use_connection",
+        "zoho.add_connection",
+        "zoho.change_connection",
+        "zoho.delete_connection",
+    ],
+}
+
+
+def sync_roles(**kwargs) -> None:
+    """Create the role groups if missing and give them exactly their permissions."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:  # its app may not be migrated yet
+                wanted.append(permission)
+        group.permissions.set(wanted)
+
 
 def is_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.groups.filter(name=MANAGER).exists()))
+    return bool(
+        user.is_authenticated and (user.is_superuser or user.groups.filter(name=MANAGER).exists())
+    )
 
 
 def role_names(user: AbstractBaseUser | AnonymousUser) -> list[str]:
