@@ -25,8 +25,8 @@ def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean.pop("CELERY_BROKER_URL", None)
     code = (
         "import django; django.setup(); from django.conf import settings; "
-        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, settings.DEBUG, "
-        "settings.CRMADMIN_SANDBOX_ENABLED)"
+        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, "
+        "settings.DEBUG, settings.CRMADMIN_SANDBOX_ENABLED)"
     )
     return subprocess.run(
         [sys.executable, "-c", code],
