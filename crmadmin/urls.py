@@ -2,10 +2,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from .health import healthz
+
 urlpatterns = [
     path("", include("crmadmin.accounts.urls")),
     path("connections/", include("crmadmin.zoho.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
 
 if settings.CRMADMIN_SANDBOX_ENABLED:

@@ -95,3 +95,9 @@ def test_sandbox_can_be_enabled_explicitly_in_production():
     result = load_settings({**GOOD_PRODUCTION, "CRMADMIN_SANDBOX": "1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "True"
+
+
+def test_healthz_reports_the_database_without_login(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
