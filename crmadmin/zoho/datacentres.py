@@ -16,7 +16,9 @@ DATA_CENTRES: dict[str, DataCentre] = {
         DataCentre("US", "United States", "https://accounts.zoho.com", "https://www.zohoapis.com"),
         DataCentre("EU", "Europe", "https://accounts.zoho.eu", "https://www.zohoapis.eu"),
         DataCentre("IN", "India", "https://accounts.zoho.in", "https://www.zohoapis.in"),
-        DataCentre("AU", "Australia", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
+        DataCentre(
+            "AU", "Australia", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au"
+        ),
         DataCentre("JP", "Japan", "https://accounts.zoho.jp", "https://www.zohoapis.jp"),
         DataCentre("CN", "China", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
         DataCentre("CA", "Canada", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),

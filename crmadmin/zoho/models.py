@@ -1,8 +1,19 @@
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .crypto import EncryptedTextField
-from .datacentres import DATA_CENTRE_CHOICES
+from .datacentres import CUSTOM, DATA_CENTRE_CHOICES, DATA_CENTRES
+
+if TYPE_CHECKING:
+    from .oauth import Tokens
+
+# Refresh a little before Zoho would refuse the token: a call that starts just before
+# expiry can arrive just after it.
+ACCESS_TOKEN_MARGIN = timedelta(seconds=60)
 
 DEFAULT_SCOPES = ",".join(
     [
@@ -50,3 +61,48 @@ class Connection(models.Model):
     @property
     def is_connected(self) -> bool:
         return bool(self.refresh_token)
+
+    def has_fresh_access_token(self, margin: timedelta = ACCESS_TOKEN_MARGIN) -> bool:
+        return bool(
+            self.access_token
+            and self.access_token_expires_at
+            and self.access_token_expires_at - margin > timezone.now()
+        )
+
+    def store_tokens(self, tokens: "Tokens", *, accounts_url: str = "") -> None:
+        """Keep what the token endpoint granted; Zoho says which API domain to use."""
+        self.access_token = tokens.access_token
+        self.access_token_expires_at = timezone.now() + timedelta(seconds=tokens.expires_in)
+        fields = ["access_token", "access_token_expires_at", "updated_at"]
+        if tokens.refresh_token:
+            self.refresh_token = tokens.refresh_token
+            fields.append("refresh_token")
+        if tokens.api_domain:
+            self.api_domain = tokens.api_domain.rstrip("/")
+            fields.append("api_domain")
+        if accounts_url and accounts_url != self.accounts_url:
+            # A user of another data centre was sent there by Zoho: later refreshes must
+            # go to the same accounts server.
+            self.accounts_url = accounts_url
+            self.data_centre = next(
+                (dc.code for dc in DATA_CENTRES.values() if dc.accounts_url == accounts_url),
+                CUSTOM,
+            )
+            fields += ["accounts_url", "data_centre"]
+        self.save(update_fields=fields)
+
+    def forget_tokens(self) -> None:
+        self.refresh_token = ""
+        self.access_token = ""
+        self.access_token_expires_at = None
+        self.save(
+            update_fields=["refresh_token", "access_token", "access_token_expires_at", "updated_at"]
+        )
+
+    def record_check(self, *, ok: bool, message: str) -> None:
+        self.last_check_ok = ok
+        self.last_check_message = message[: self._meta.get_field("last_check_message").max_length]
+        self.last_checked_at = timezone.now()
+        self.save(
+            update_fields=["last_check_ok", "last_check_message", "last_checked_at", "updated_at"]
+        )

@@ -1,0 +1,93 @@
+from typing import Any
+
+from django import forms
+
+from .datacentres import CUSTOM, DATA_CENTRES
+from .models import Connection
+
+
+class ConnectionForm(forms.ModelForm):
+    """A new connection. Choosing a data centre fills both URLs; "Custom" asks for them."""
+
+    client_secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        help_text="From Zoho's API console. Stored encrypted and never shown again.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = [
+            "name",
+            "data_centre",
+            "accounts_url",
+            "api_domain",
+            "client_id",
+            "client_secret",
+            "concurrency_limit",
+        ]
+        help_texts = {
+            "accounts_url": "Only for Custom: e.g. the sandbox's accounts URL.",
+            "api_domain": "Only for Custom: e.g. the sandbox's API domain.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Filled from the data centre unless it is Custom; clean() insists then.
+        self.fields["accounts_url"].required = False
+        self.fields["api_domain"].required = False
+        self.fields["concurrency_limit"].min_value = 1
+        self.fields["concurrency_limit"].widget.attrs["min"] = 1
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        code = cleaned.get("data_centre")
+        if code in DATA_CENTRES:
+            cleaned["accounts_url"] = DATA_CENTRES[code].accounts_url
+            cleaned["api_domain"] = DATA_CENTRES[code].api_domain
+        elif code == CUSTOM:
+            for name in ("accounts_url", "api_domain"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, "Required for a Custom data centre.")
+        for name in ("accounts_url", "api_domain"):
+            if cleaned.get(name):
+                cleaned[name] = cleaned[name].rstrip("/")
+        return cleaned
+
+    def clean_concurrency_limit(self) -> int:
+        limit = self.cleaned_data["concurrency_limit"]
+        if limit < 1:
+            raise forms.ValidationError("Allow at least one call at a time.")
+        return limit
+
+
+class SelfClientCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=500,
+        strip=True,
+        label="Self-client code",
+        help_text=(
+            "Generate it in Zoho's API console (Self Client → Generate Code) with the scopes "
+            "listed above; it is valid for a few minutes and can be used once."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class OAuthCallbackForm(forms.Form):
+    """The query string Zoho's accounts server sends back to the redirect URI."""
+
+    state = forms.CharField(required=False, max_length=200)
+    code = forms.CharField(required=False, max_length=1000)
+    error = forms.CharField(required=False, max_length=200)
+    location = forms.CharField(required=False, max_length=20)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Zoho's parameter name has a hyphen, so it cannot be a class attribute.
+        self.fields["accounts-server"] = forms.URLField(required=False, max_length=300)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("code") and not cleaned.get("error"):
+            raise forms.ValidationError("Zoho sent back neither a code nor an error.")
+        return cleaned
