@@ -451,7 +451,6 @@ class ZohoClient:
         replay_safe: bool = True,
     ) -> requests.Response:
         """Send with retries; return any response that is not 401, 429 or 5xx."""
-        url = self.base_url + path
         attempt = failures = 0
         rejected_token = ""
         while True:
@@ -460,10 +459,11 @@ class ZohoClient:
             try:
                 token = self._access_token(rejected=rejected_token)
                 self.stats.attempts += 1
+                # After the token: a refresh may have moved the org to another API domain.
                 response = send_once(
                     self.session,
                     method,
-                    url,
+                    self.base_url + path,
                     timeout=self.timeout,
                     attempt=attempt,
                     headers={"Authorization": f"Zoho-oauthtoken {token}"},
@@ -566,7 +566,9 @@ class ZohoClient:
 
 def _segment(value: str) -> str:
     if not _PATH_SEGMENT.match(value or ""):
-        raise ZohoRequestError("INVALID_DATA", f"{value!r} is not a module name or record id")
+        raise ZohoRequestError(
+            "INVALID_URL_PATTERN", f"{value!r} is not a module API name or record id"
+        )
     return value
 
 

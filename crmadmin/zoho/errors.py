@@ -40,7 +40,11 @@ class ZohoError(Exception):
         self.http_status = http_status
         # How many HTTP attempts were made before giving up (retries included).
         self.attempts = attempts
-        super().__init__(self.user_message)
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        # Built on demand: ``attempts`` is set after construction, when retries give up.
+        return self.user_message
 
     @property
     def user_message(self) -> str:
