@@ -35,7 +35,6 @@ class ConnectionForm(forms.ModelForm):
         # Filled from the data centre unless it is Custom; clean() insists then.
         self.fields["accounts_url"].required = False
         self.fields["api_domain"].required = False
-        self.fields["concurrency_limit"].min_value = 1
         self.fields["concurrency_limit"].widget.attrs["min"] = 1
 
     def clean(self) -> dict[str, Any]:
