@@ -369,19 +369,13 @@ class ZohoClient:
             raise ZohoRequestError("MANDATORY_NOT_FOUND", "every record to update needs its id")
         results = []
         for start in range(0, len(records), PUT_RECORDS_PER_CALL):
-            chunk = [
-                {**r, "id": str(r["id"])} for r in records[start : start + PUT_RECORDS_PER_CALL]
-            ]
-            body: dict[str, Any] = {"data": chunk}
+            end = start + PUT_RECORDS_PER_CALL
+            body: dict[str, Any] = {"data": [{**r, "id": str(r["id"])} for r in records[start:end]]}
             if trigger is not None:
                 body["trigger"] = trigger
             # Safe to retry: each record gets absolute values.
             response = self._request("PUT", f"/{_segment(module)}", json=body)
-            results.append(
-                self._write_result(
-                    response, ids[start : start + PUT_RECORDS_PER_CALL], positional=True
-                )
-            )
+            results.append(self._write_result(response, ids[start:end], positional=True))
         return WriteResult.combine(results) if results else WriteResult([], None)
 
     def check(self) -> str:

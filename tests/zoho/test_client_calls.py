@@ -441,3 +441,40 @@ def test_update_records_without_ids_is_refused_before_any_call(wire, make_client
     with pytest.raises(ZohoRequestError):
         make_client().update_records("Leads", [{"Rating": "Hot"}])
     assert len(wire.calls) == 0
+
+
+# --- Transport ---------------------------------------------------------------------------
+
+
+def test_every_call_carries_the_configured_timeout(wire, connection, settings):
+    from crmadmin.zoho.client import ZohoClient
+
+    settings.CRMADMIN_HTTP_TIMEOUT = 7
+    wire.get(BASE + "/settings/modules", json={"modules": []})
+
+    ZohoClient(connection).modules()
+
+    assert wire.calls[0].request.req_kwargs["timeout"] == 7
+
+
+def test_each_attempt_is_reported_as_an_exchange_with_its_timing(wire, make_client):
+    wire.get(BASE + "/settings/modules", json={"code": "INTERNAL_ERROR"}, status=500)
+    wire.get(
+        BASE + "/settings/modules",
+        json={"modules": []},
+        headers={"X-API-CREDITS-REMAINING": "4200"},
+    )
+    exchanges = []
+    client = make_client(on_exchange=exchanges.append)
+
+    client.modules()
+
+    assert [(e.http_status, e.attempt) for e in exchanges] == [(500, 1), (200, 2)]
+    assert all(e.duration >= 0 and e.started_at for e in exchanges)
+    assert exchanges[0].url == BASE + "/settings/modules"
+    assert client.stats.as_dict() == {
+        "attempts": 2,
+        "retries": {"server_error": 1},
+        "refreshes": {},
+        "credits_remaining": 4200,
+    }
