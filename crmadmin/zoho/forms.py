@@ -25,6 +25,7 @@ class ConnectionForm(forms.ModelForm):
             "client_secret",
             "concurrency_limit",
         ]
+        labels = {"accounts_url": "Accounts server URL", "api_domain": "API domain"}
         help_texts = {
             "accounts_url": "Only for Custom: e.g. the sandbox's accounts URL.",
             "api_domain": "Only for Custom: e.g. the sandbox's API domain.",

@@ -62,6 +62,10 @@ class Connection(models.Model):
     def is_connected(self) -> bool:
         return bool(self.refresh_token)
 
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope.strip() for scope in self.scopes.split(",") if scope.strip()]
+
     def has_fresh_access_token(self, margin: timedelta = ACCESS_TOKEN_MARGIN) -> bool:
         return bool(
             self.access_token
