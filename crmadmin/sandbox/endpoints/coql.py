@@ -1,0 +1,27 @@
+"""POST /coql: the subset of Zoho's COQL that crmadmin's filters need."""
+
+from django.http import HttpResponse
+
+from ..auth import require_scopes
+from ..envelope import ApiError, Call, json_response, no_content
+from ..operations import advance_jobs, records_of
+from ..query import QueryError, parse_coql
+
+
+def run_query(call: Call) -> HttpResponse:
+    body = call.json_body()
+    text = body.get("select_query") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        details = {"api_name": "select_query"}
+        raise ApiError(400, "MANDATORY_NOT_FOUND", "mandatory key not found", details)
+    try:
+        query = parse_coql(text)
+    except QueryError as error:
+        raise ApiError(400, error.code, error.message, error.details) from None
+    # The module is known only now, so its read scope is checked after the body is read.
+    require_scopes(call.token, [f"ZohoCRM.modules.{query.module.api_name}.READ"])
+    advance_jobs(query.module)
+    rows, more = query.run([r.values() for r in records_of(query.module)])
+    if not rows:
+        return no_content()
+    return json_response({"data": rows, "info": {"count": len(rows), "more_records": more}})

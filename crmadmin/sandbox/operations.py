@@ -1,0 +1,241 @@
+"""Writes to the sandbox's records: mass update by ids, per-record PUT, and cvid jobs.
+
+Each function validates, applies and saves in one transaction and returns the
+per-record result entries exactly as the API puts them in ``data[]``.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import CustomView, FaultConfig, MassUpdateJob, Record, SandboxUser
+from .query import compile_view_criteria
+from .schema import Field, Module, get_module
+from .values import InvalidValue, clean_value, merge_multiselect
+
+MASS_UPDATE_MAX_IDS = 500
+PUT_MAX_RECORDS = 100
+JOB_MAX_RECORDS = 50_000
+
+
+def error_entry(code: str, message: str, details: dict | None = None) -> dict:
+    return {"code": code, "details": details or {}, "message": message, "status": "error"}
+
+
+def success_entry(record: Record) -> dict:
+    return {
+        "code": "SUCCESS",
+        "details": record.success_details(),
+        "message": "record updated",
+        "status": "success",
+    }
+
+
+def invalid_id_entry(record_id: str) -> dict:
+    return error_entry("INVALID_DATA", "the id given seems to be invalid", {"id": record_id})
+
+
+def records_of(module: Module) -> QuerySet[Record]:
+    return Record.objects.filter(module=module.api_name).select_related("created_by", "modified_by")
+
+
+def normalise_id(value: Any) -> str | None:
+    """Ids come as JSON strings (the recordings) or numbers (Zoho's SDKs)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return value.strip()
+    return None
+
+
+def resolve_reference(field: Field, ref_id: str) -> dict | None:
+    """A lookup or owner value as stored: ``{"name", "id"}`` (owners also carry email)."""
+    if field.data_type == "ownerlookup":
+        user = SandboxUser.objects.filter(pk=ref_id).first()
+        return None if user is None else {"name": user.name, "id": user.id, "email": user.email}
+    target = Record.objects.filter(module=field.lookup_module, pk=ref_id).first()
+    return None if target is None else target.as_ref()
+
+
+def derive(module: Module, data: dict) -> dict:
+    """Recompute the read-only fields that follow from others (names, formulas)."""
+    if module.field("Full_Name") is not None:
+        parts = [data.get("First_Name"), data.get("Last_Name")]
+        data["Full_Name"] = " ".join(p for p in parts if p) or None
+    if module.field("Expected_Revenue") is not None:
+        amount, probability = data.get("Amount"), data.get("Probability")
+        if isinstance(amount, int | float) and isinstance(probability, int | float):
+            data["Expected_Revenue"] = round(amount * probability / 100, 2)
+        else:
+            data["Expected_Revenue"] = None
+    return data
+
+
+def apply_changes(
+    record: Record, module: Module, changes: dict, *, appending: set[str], user: SandboxUser
+) -> None:
+    """Write cleaned values; multi-selects named in ``appending`` keep their old values."""
+    data = dict(record.data)
+    for name, value in changes.items():
+        f = module.field(name)
+        if f is not None and f.data_type == "multiselectpicklist" and value is not None:
+            value = merge_multiselect(data.get(name), value, replace=name not in appending)
+        data[name] = value
+    record.data = derive(module, data)
+    record.modified_time = timezone.now()
+    record.modified_by = user
+
+
+def mass_update_ids(
+    *, module: Module, changes: dict, ids: list[Any], over_write: bool, user: SandboxUser
+) -> list[dict]:
+    """Update the records now; one result per id, in the order of ``ids``."""
+    appending = set() if over_write else set(changes)
+    wanted = [normalise_id(raw) for raw in ids]
+    with transaction.atomic():
+        found = records_of(module).in_bulk([i for i in wanted if i])
+        results: list[dict] = []
+        touched: dict[str, Record] = {}
+        for raw, record_id in zip(ids, wanted, strict=True):
+            record = found.get(record_id) if record_id else None
+            if record is None:
+                results.append(invalid_id_entry(record_id or str(raw)))
+                continue
+            refusal = record.refusal()
+            if refusal is not None:
+                results.append(refusal)
+                continue
+            apply_changes(record, module, changes, appending=appending, user=user)
+            touched[record.id] = record
+            results.append(success_entry(record))
+        Record.objects.bulk_update(
+            touched.values(), ["data", "modified_time", "modified_by"], batch_size=100
+        )
+    return results
+
+
+def update_records(*, module: Module, entries: list[Any], user: SandboxUser) -> list[dict]:
+    """PUT /{module}: each entry names its record by ``id``; one result per entry."""
+    ids = [normalise_id(e.get("id")) for e in entries if isinstance(e, dict)]
+    with transaction.atomic():
+        found = records_of(module).in_bulk([i for i in ids if i])
+        results = []
+        touched: dict[str, Record] = {}
+        for index, entry in enumerate(entries):
+            result, record = _update_one(module, index, entry, found, touched, user)
+            results.append(result)
+            if record is not None:
+                touched[record.id] = record
+        Record.objects.bulk_update(
+            touched.values(), ["data", "modified_time", "modified_by"], batch_size=100
+        )
+    return results
+
+
+def _update_one(
+    module: Module,
+    index: int,
+    entry: Any,
+    found: dict[str, Record],
+    touched: dict[str, Record],
+    user: SandboxUser,
+) -> tuple[dict, Record | None]:
+    path = f"$.data[{index}]"
+    if not isinstance(entry, dict):
+        return error_entry("INVALID_DATA", "invalid data", {"json_path": path}), None
+    if entry.get("id") in (None, ""):
+        details = {"api_name": "id", "json_path": f"{path}.id"}
+        return error_entry("MANDATORY_NOT_FOUND", "required field not found", details), None
+    record_id = normalise_id(entry["id"])
+    record = touched.get(record_id or "") or found.get(record_id or "")
+    if record is None:
+        return invalid_id_entry(record_id or str(entry["id"])), None
+    refusal = record.refusal()
+    if refusal is not None:
+        return refusal, None
+    append_flags = entry.get("$append_values") or {}
+    changes: dict[str, Any] = {}
+    for name, value in entry.items():
+        if name == "id" or name.startswith("$"):
+            continue
+        f = module.field(name)
+        if f is None:
+            details = {"api_name": name, "json_path": f"{path}.{name}", "id": record.id}
+            message = "the field api name given seems to be invalid"
+            return error_entry("INVALID_DATA", message, details), None
+        if f.read_only:
+            continue  # Zoho ignores read-only and system fields on update.
+        try:
+            changes[name] = clean_value(f, value, resolve=resolve_reference)
+        except InvalidValue as exc:
+            details = {"api_name": name, "json_path": f"{path}.{name}", **exc.details}
+            details["id"] = record.id
+            return error_entry(exc.code, exc.message, details), None
+    appending = {name for name, flag in append_flags.items() if flag is True}
+    apply_changes(record, module, changes, appending=appending, user=user)
+    return success_entry(record), record
+
+
+# --- Custom views and scheduled (cvid) jobs ----------------------------------------------
+
+
+def view_record_ids(view: CustomView) -> list[str]:
+    module = get_module(view.module)
+    node = compile_view_criteria(module, view.criteria)
+    ids = []
+    for record in records_of(module).order_by("created_time", "id"):
+        if node is None or node.matches(record.values()):
+            ids.append(record.id)
+    return ids
+
+
+def active_job_for(view: CustomView) -> MassUpdateJob | None:
+    config = FaultConfig.current()
+    for job in view.jobs.filter(status__in=MassUpdateJob.ACTIVE):
+        job = job.advance(delay=config.job_delay, rate=config.job_rate)
+        if job.status in MassUpdateJob.ACTIVE:
+            return job
+    return None
+
+
+def schedule_mass_update(
+    *, view: CustomView, ids: list[str], changes: dict, over_write: bool, user: SandboxUser
+) -> MassUpdateJob:
+    return MassUpdateJob.objects.create(
+        module=view.module,
+        custom_view=view,
+        changes=changes,
+        over_write=over_write,
+        user=user,
+        record_ids=ids,
+        total_count=len(ids),
+    )
+
+
+def apply_job_slice(*, job: MassUpdateJob, upto: int) -> tuple[int, int]:
+    """Apply the job to its records ``processed:upto``; return (updated, failed) counts."""
+    module = get_module(job.module)
+    slice_ids = job.record_ids[job.processed : upto]
+    results = mass_update_ids(
+        module=module,
+        changes=job.changes,
+        ids=slice_ids,
+        over_write=job.over_write,
+        user=job.user,
+    )
+    updated = sum(1 for r in results if r["status"] == "success")
+    return updated, len(results) - updated
+
+
+def advance_jobs(module: Module) -> None:
+    """Let the module's running jobs catch up before anyone reads or writes its records."""
+    active = MassUpdateJob.objects.filter(module=module.api_name, status__in=MassUpdateJob.ACTIVE)
+    if not active.exists():
+        return
+    config = FaultConfig.current()
+    for job in active:
+        job.advance(delay=config.job_delay, rate=config.job_rate)
