@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from . import oauth
 from .errors import (
@@ -524,19 +524,33 @@ class ZohoClient:
 
     def _refresh(self, *, rejected: str, reason: str) -> str:
         """Get a new access token, unless another worker got one while we waited."""
-        with self._token_lock, transaction.atomic():
-            row = Connection.objects.select_for_update().get(pk=self.connection.pk)
-            if row.has_fresh_access_token() and row.access_token != rejected:
-                self._adopt(row)
-                return row.access_token
-            tokens = oauth.refresh_access_token(
-                row, session=self.session, timeout=self.timeout, on_exchange=self.on_exchange
-            )
-            row.store_tokens(tokens)
+        with self._token_lock:
+            if connections[router.db_for_write(Connection)].features.has_select_for_update:
+                # The row lock makes parallel workers queue here; the first refreshes,
+                # the others find its token on the re-check.
+                with transaction.atomic():
+                    row = Connection.objects.select_for_update().get(pk=self.connection.pk)
+                    return self._refresh_row(row, rejected=rejected, reason=reason)
+            # SQLite has no row locks, and a write transaction would lock the whole
+            # database for the length of an HTTP call (and deadlock with the built-in
+            # sandbox, whose token endpoint writes to the same file). Re-check without
+            # one; a rare double refresh across processes is harmless, since Zoho keeps
+            # up to 15 live access tokens per refresh token.
+            row = Connection.objects.get(pk=self.connection.pk)
+            return self._refresh_row(row, rejected=rejected, reason=reason)
+
+    def _refresh_row(self, row: Connection, *, rejected: str, reason: str) -> str:
+        if row.has_fresh_access_token() and row.access_token != rejected:
             self._adopt(row)
-            self.stats.refreshes[reason] += 1
-            logger.info("zoho connection %s: access token refreshed (%s)", row.pk, reason)
             return row.access_token
+        tokens = oauth.refresh_access_token(
+            row, session=self.session, timeout=self.timeout, on_exchange=self.on_exchange
+        )
+        row.store_tokens(tokens)
+        self._adopt(row)
+        self.stats.refreshes[reason] += 1
+        logger.info("zoho connection %s: access token refreshed (%s)", row.pk, reason)
+        return row.access_token
 
     def _adopt(self, row: Connection) -> None:
         for name in (
