@@ -165,7 +165,7 @@ def respond(fault: str, request: HttpRequest) -> HttpResponse | None:
     if fault == "drop":
         return drop_connection(request)
     if fault == "truncate":
-        return truncated_response()
+        return truncated_response(request)
     return None
 
 
@@ -173,20 +173,41 @@ def drop_connection(request: HttpRequest) -> HttpResponse:
     """Close the client's TCP connection without an answer, as a dying proxy would."""
     sock = _client_socket(request)
     if sock is None:
-        return truncated_response()
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        logger.debug("socket already closed", exc_info=True)
+        return _overlong_response()
+    _shut(sock)
     # The server's attempt to write this fails on the closed socket; nobody reads it.
     return HttpResponse(status=500)
 
 
-def truncated_response() -> HttpResponse:
-    """A body shorter than its Content-Length, then the connection closes."""
+def truncated_response(request: HttpRequest) -> HttpResponse:
+    """Headers and part of a body, then the connection closes mid-response."""
+    sock = _client_socket(request)
+    if sock is None:
+        return _overlong_response()
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\n"
+        b"Content-Length: 4096\r\n\r\n"
+    )
+    try:
+        sock.sendall(head + b'{"data":[{"code":"SUCC')
+    except OSError:
+        logger.debug("client gone before the truncated body", exc_info=True)
+    _shut(sock)
+    return HttpResponse(status=500)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        logger.debug("socket already closed", exc_info=True)
+
+
+def _overlong_response() -> HttpResponse:
+    # Without the socket the best we can do is promise more body than we send; the
+    # client then waits for the rest until its read timeout, or the server closes.
     response = HttpResponse(b'{"data":[{"code":', status=200, content_type="application/json")
     response["Content-Length"] = "4096"
-    response["Connection"] = "close"
     return response
 
 
@@ -195,12 +216,16 @@ def _client_socket(request: HttpRequest) -> socket.socket | None:
     if isinstance(sock, socket.socket):
         return sock
     # Django's development and live servers: wsgi.input is a LimitedStream over the
-    # socket's buffered reader.
+    # socket's buffered reader (kept as ``.stream``, or in Django 6 as the bound ``._read``).
     stream = request.META.get("wsgi.input")
-    for path in (("stream", "raw", "_sock"), ("raw", "_sock"), ("_sock",)):
-        candidate: Any = stream
-        for attribute in path:
-            candidate = getattr(candidate, attribute, None)
+    readers = [
+        stream,
+        getattr(stream, "stream", None),
+        getattr(getattr(stream, "_read", None), "__self__", None),
+    ]
+    for reader in readers:
+        raw = getattr(reader, "raw", reader)
+        candidate = getattr(raw, "_sock", None)
         if isinstance(candidate, socket.socket):
             return candidate
     return None
