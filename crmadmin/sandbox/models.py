@@ -229,7 +229,7 @@ class MassUpdateJob(models.Model):
         sandbox free of background workers. The claim on ``processed`` makes two
         simultaneous pollers safe: only one of them does each slice.
         """
-        from .operations import apply_job_slice
+        from .operations import apply_job_slice  # operations imports this module
 
         if self.status not in self.ACTIVE:
             return self

@@ -123,6 +123,25 @@ def test_a_custom_view_lists_only_its_records(api):
     assert {row["Rating"] for row in rows} == {"Hot"}
 
 
+def test_the_converted_leads_view_lists_the_converted_leads(api, free_leads):
+    free_leads[0].converted = True
+    free_leads[0].save()
+    view = CustomView.objects.get(module="Leads", system_name="CONVERTEDVIEWS")
+    expected = Record.objects.filter(module="Leads", converted=True).values_list("id", flat=True)
+
+    rows = api.get("Leads", params={"cvid": view.id}).json()["data"]
+
+    assert {row["id"] for row in rows} == set(expected)
+    assert all(row["$converted"] for row in rows)
+
+
+def test_an_unknown_view_is_invalid_data(api):
+    response = api.get("Leads", params={"cvid": "123"})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {"param_name": "cvid"}
+
+
 def test_more_than_50_fields_are_refused(api):
     fields = ",".join(f"Field_{n}" for n in range(51))
 

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from django.db.models import BigIntegerField
+from django.db.models import BigIntegerField, QuerySet
 from django.db.models.functions import Cast
 from django.http import HttpResponse
 
@@ -114,7 +114,9 @@ def list_records(call: Call) -> HttpResponse:
     if sort_by not in {"id", "Created_Time", "Modified_Time"}:
         raise ApiError(400, "INVALID_DATA", "invalid data", {"param_name": "sort_by"})
     descending = _choice_param(call, "sort_order", "desc", {"asc", "desc"}) == "desc"
-    converted = _choice_param(call, "converted", "false", {"true", "false", "both"})
+    # A view's own criteria decide about converted leads (think "Converted Leads").
+    converted_default = "both" if cvid else "false"
+    converted = _choice_param(call, "converted", converted_default, {"true", "false", "both"})
     approved = _choice_param(call, "approved", "both", {"true", "false", "both"})
     since = _modified_since(call)
     queryset = _filtered(records_of(module), converted=converted, approved=approved)
@@ -123,28 +125,26 @@ def list_records(call: Call) -> HttpResponse:
         if not queryset.exists():
             return HttpResponse(status=304)
     start = (page - 1) * per_page
-    if module.has_records and cvid:
-        view = CustomView.objects.filter(pk=cvid, module=module.api_name).first()
-        if view is None:
-            raise ApiError(
-                400, "INVALID_DATA", "the cvid given seems to be invalid", {"param_name": "cvid"}
-            )
-        node = compile_view_criteria(module, view.criteria)
-        matching = [
-            r
-            for r in queryset.order_by(*_ordering("id", descending))
-            if node is None or node.matches(r.values())
-        ]
-        chunk = matching[start : start + per_page + 1]
+    if cvid:
+        ordered = queryset.order_by(*_ordering("id", descending))
+        chunk = _in_view(module, ordered, cvid)[start : start + per_page + 1]
     else:
-        chunk = list(
-            queryset.order_by(*_ordering(sort_by, descending))[start : start + per_page + 1]
-        )
+        ordered = queryset.order_by(*_ordering(sort_by, descending))
+        chunk = list(ordered[start : start + per_page + 1])
     rows = [record_payload(r, module, fields) for r in chunk[:per_page]]
     return _page_response(rows, page, per_page, len(chunk) > per_page)
 
 
-def _filtered(queryset, *, converted: str, approved: str):
+def _in_view(module: Module, records: QuerySet[Record], cvid: str) -> list[Record]:
+    view = CustomView.objects.filter(pk=cvid, module=module.api_name).first()
+    if view is None:
+        details = {"param_name": "cvid"}
+        raise ApiError(400, "INVALID_DATA", "the cvid given seems to be invalid", details)
+    node = compile_view_criteria(module, view.criteria)
+    return [r for r in records if node is None or node.matches(r.values())]
+
+
+def _filtered(queryset: QuerySet[Record], *, converted: str, approved: str) -> QuerySet[Record]:
     if converted != "both":
         queryset = queryset.filter(converted=converted == "true")
     if approved != "both":
