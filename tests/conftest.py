@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -11,6 +12,13 @@ from django.contrib.auth.models import Group, User
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-staple"
+
+# The contract (the Postman collection of recorded responses) lives in shared/, beside the
+# checkout; tests read it when they run, never a copy of it.
+CONTRACT_DIR = Path(
+    os.environ.get("CRMADMIN_CONTRACT_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "contract"
+)
 
 
 @pytest.fixture(autouse=True)

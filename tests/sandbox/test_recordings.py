@@ -4,19 +4,14 @@ The collection is read when the tests run, so a changed recording changes the te
 """
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 import requests
 
 from crmadmin.sandbox import oauth
 from crmadmin.sandbox.seed import LOCKED_LEAD, NOT_APPROVED_LEAD, SUCCESS_LEADS
+from tests.conftest import CONTRACT_DIR
 
-CONTRACT_DIR = Path(
-    os.environ.get("CRMADMIN_CONTRACT_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "contract"
-)
 COLLECTION = CONTRACT_DIR / "mass_update.postman_collection.json"
 
 SUCCESS_IDS = [record_id for record_id, _ in SUCCESS_LEADS]

@@ -2,10 +2,8 @@
 and the ten recorded responses of the contract, read from the Postman file at test time."""
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +12,7 @@ from django.utils import timezone
 
 from crmadmin.zoho.client import ZohoClient
 from crmadmin.zoho.models import Connection
+from tests.conftest import CONTRACT_DIR
 
 API_DOMAIN = "https://www.zohoapis.eu"
 ACCOUNTS_URL = "https://accounts.zoho.eu"
@@ -24,11 +23,6 @@ NEW_ACCESS_TOKEN = "1000.access0token0new0nnnnnnnnnnnn"
 REFRESH_TOKEN = "1000.refresh0token0bbbbbbbbbbbbbbb"
 CLIENT_SECRET = "client0secret0cccccccccccccccc"
 CLIENT_ID = "1000.CLIENTIDXYZ"
-
-CONTRACT_DIR = Path(
-    os.environ.get("CRMADMIN_CONTRACT_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "contract"
-)
 
 
 @dataclass(frozen=True)
