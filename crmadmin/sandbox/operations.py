@@ -4,13 +4,14 @@ Each function validates, applies and saves in one transaction and returns the
 per-record result entries exactly as the API puts them in ``data[]``.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import CustomView, FaultConfig, MassUpdateJob, Record, SandboxUser
+from .models import CustomView, FaultConfig, MassUpdateJob, Record, SandboxUser, iso
 from .query import compile_view_criteria
 from .schema import Field, Module, get_module
 from .values import InvalidValue, clean_value, merge_multiselect
@@ -35,6 +36,25 @@ def success_entry(record: Record) -> dict:
 
 def invalid_id_entry(record_id: str) -> dict:
     return error_entry("INVALID_DATA", "the id given seems to be invalid", {"id": record_id})
+
+
+def already_modified_entry(record: Record) -> dict:
+    details = {
+        "id": record.id,
+        "Modified_Time": iso(record.modified_time),
+        "Modified_By": record.modified_by.as_ref(),
+    }
+    message = "record updated time has already passed if-unmodified-since time"
+    return error_entry("ALREADY_MODIFIED", message, details)
+
+
+def modified_after(record: Record, since: datetime) -> bool:
+    """Whether the record changed after ``since``, to the second the API shows.
+
+    ``Modified_Time`` is shown in whole seconds, so a client that sends back the time it
+    read must not be refused for the microseconds it never saw.
+    """
+    return record.modified_time.replace(microsecond=0) > since
 
 
 def records_of(module: Module) -> QuerySet[Record]:
@@ -118,15 +138,30 @@ def mass_update_ids(
     return results
 
 
-def update_records(*, module: Module, entries: list[Any], user: SandboxUser) -> list[dict]:
-    """PUT /{module}: each entry names its record by ``id``; one result per entry."""
+def update_records(
+    *,
+    module: Module,
+    entries: list[Any],
+    user: SandboxUser,
+    unmodified_since: datetime | None = None,
+) -> list[dict]:
+    """PUT /{module}: each entry names its record by ``id``; one result per entry.
+
+    With ``unmodified_since`` (the If-Unmodified-Since header), a record modified after
+    that time is left alone and answered with ALREADY_MODIFIED. The check is against the
+    record as it was before this request, so an id named twice is not refused because of
+    its own first entry.
+    """
     ids = [normalise_id(e.get("id")) for e in entries if isinstance(e, dict)]
     with transaction.atomic():
         found = records_of(module).in_bulk([i for i in ids if i])
+        stale = set()
+        if unmodified_since is not None:
+            stale = {i for i, r in found.items() if modified_after(r, unmodified_since)}
         results = []
         touched: dict[str, Record] = {}
         for index, entry in enumerate(entries):
-            result, record = _update_one(module, index, entry, found, touched, user)
+            result, record = _update_one(module, index, entry, found, touched, user, stale)
             results.append(result)
             if record is not None:
                 touched[record.id] = record
@@ -143,6 +178,7 @@ def _update_one(
     found: dict[str, Record],
     touched: dict[str, Record],
     user: SandboxUser,
+    stale: set[str],
 ) -> tuple[dict, Record | None]:
     path = f"$.data[{index}]"
     if not isinstance(entry, dict):
@@ -154,6 +190,8 @@ def _update_one(
     record = touched.get(record_id or "") or found.get(record_id or "")
     if record is None:
         return invalid_id_entry(record_id or str(entry["id"])), None
+    if record.id in stale:
+        return already_modified_entry(found[record.id]), None
     refusal = record.refusal()
     if refusal is not None:
         return refusal, None

@@ -1,7 +1,7 @@
 """Reading and writing records: GET/PUT /{module}, GET/PUT /{module}/{id}, search."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from django.db.models import BigIntegerField, QuerySet
@@ -81,15 +81,38 @@ def _modified_since(call: Call) -> datetime | None:
     raw = call.request.headers.get("If-Modified-Since")
     if not raw:
         return None
-    parsed = parse_datetime(raw.strip())
+    parsed = _header_datetime(raw)
     if parsed is None:
-        try:
-            parsed = parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            raise ApiError(
-                400, "INVALID_DATA", "invalid data", {"header_name": "If-Modified-Since"}
-            ) from None
+        raise ApiError(400, "INVALID_DATA", "invalid data", {"header_name": "If-Modified-Since"})
     return parsed
+
+
+def _unmodified_since(call: Call) -> datetime | None:
+    raw = call.request.headers.get("If-Unmodified-Since")
+    if not raw or not raw.strip():
+        return None
+    parsed = _header_datetime(raw)
+    if parsed is None:
+        message = (
+            "the If-Unmodified-Since header is not a valid date: use an HTTP date "
+            "(Tue, 03 Sep 2024 05:11:07 GMT) or ISO 8601 with an offset "
+            "(2024-09-03T10:41:07+05:30)"
+        )
+        raise ApiError(400, "INVALID_DATA", message, {"header_name": "If-Unmodified-Since"})
+    return parsed
+
+
+def _header_datetime(raw: str) -> datetime | None:
+    """An ISO 8601 datetime with an offset, or an HTTP (RFC 1123) date; else None."""
+    parsed = parse_datetime(raw.strip())
+    if parsed is not None:
+        return parsed
+    try:
+        parsed = parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    # "-0000" (and the obsolete zone-less forms) leave the time naive: read it as UTC.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def list_records(call: Call) -> HttpResponse:
@@ -178,19 +201,21 @@ def get_record(call: Call) -> HttpResponse:
 
 
 def update_records(call: Call) -> HttpResponse:
+    since = _unmodified_since(call)
     body = call.json_body()
-    return _write(call, body)
+    return _write(call, body, since)
 
 
 def update_record(call: Call) -> HttpResponse:
+    since = _unmodified_since(call)
     body = call.json_body()
     entries = body.get("data") if isinstance(body, dict) else None
     if isinstance(entries, list) and entries and isinstance(entries[0], dict):
         entries[0]["id"] = call.resource
-    return _write(call, body)
+    return _write(call, body, since)
 
 
-def _write(call: Call, body: object) -> HttpResponse:
+def _write(call: Call, body: object, since: datetime | None) -> HttpResponse:
     module = call.module
     assert module is not None
     entries = body.get("data") if isinstance(body, dict) else None
@@ -209,7 +234,10 @@ def _write(call: Call, body: object) -> HttpResponse:
             "expected_data_type": "jsonarray",
         }
         raise ApiError(400, "INVALID_DATA", "invalid data", details)
-    results = write_records(module=module, entries=entries, user=call.user)
+    results = write_records(module=module, entries=entries, user=call.user, unmodified_since=since)
+    if all(r["code"] == "ALREADY_MODIFIED" for r in results):
+        # Every record failed the precondition: the request as a whole did.
+        return json_response({"data": results}, 412)
     return json_response({"data": results}, results_status(results))
 
 
