@@ -16,8 +16,10 @@ from .values import parse_datetime
 
 SEARCH_OPERATORS = {"equals", "starts_with"}
 MAX_SEARCH_CONDITIONS = 10
-COQL_MAX_LIMIT = 200
-COQL_MAX_REACH = 10_000
+COQL_MAX_LIMIT = 200  # rows a call, v2/v2.1
+COQL_MAX_REACH = 10_000  # offset + limit, v2/v2.1
+COQL_V7_MAX_LIMIT = 2000  # the v7+ limitations pages raise both tenfold
+COQL_V7_MAX_REACH = 100_000
 COQL_MAX_COLUMNS = 50
 COQL_MAX_CONDITIONS = 25
 COQL_MAX_IN_VALUES = 50
@@ -382,13 +384,17 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def parse_coql(text: str) -> CoqlQuery:
+def parse_coql(
+    text: str, *, max_limit: int = COQL_MAX_LIMIT, max_reach: int = COQL_MAX_REACH
+) -> CoqlQuery:
     """Parse the COQL subset: select … from … where … [order by …] [limit …]."""
-    return _CoqlParser(tokenize(text)).parse()
+    return _CoqlParser(tokenize(text), max_limit=max_limit, max_reach=max_reach).parse()
 
 
 class _CoqlParser:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], *, max_limit: int, max_reach: int) -> None:
+        self.max_limit = max_limit
+        self.max_reach = max_reach
         self.tokens = tokens
         self.pos = 0
         self.module: Module | None = None
@@ -620,10 +626,10 @@ class _CoqlParser:
         if token is not None and token.is_word("offset"):
             self.pos += 1
             offset = self._integer("offset")
-        if limit > COQL_MAX_LIMIT:
-            raise QueryError("LIMIT_EXCEEDED", "limit exceeded", {"limit": COQL_MAX_LIMIT})
-        if offset + limit > COQL_MAX_REACH:
-            raise QueryError("LIMIT_EXCEEDED", "limit exceeded", {"limit": COQL_MAX_REACH})
+        if limit > self.max_limit:
+            raise QueryError("LIMIT_EXCEEDED", "limit exceeded", {"limit": self.max_limit})
+        if offset + limit > self.max_reach:
+            raise QueryError("LIMIT_EXCEEDED", "limit exceeded", {"limit": self.max_reach})
         return offset, limit
 
     def _integer(self, clause: str) -> int:

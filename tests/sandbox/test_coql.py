@@ -85,3 +85,16 @@ def test_coql_needs_the_coql_scope_and_the_modules_read_scope(api):
 
     assert _coql(api, query, token=without_coql).status_code == 401
     assert _coql(api, query, token=without_module).json()["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+def test_from_v7_a_call_may_ask_for_2000_rows(api):
+    query = "select Last_Name from Leads where id is not null"
+
+    allowed = _coql(api, query + " limit 2000", version="v7")
+    refused = _coql(api, query + " limit 2001", version="v7")
+    too_far = _coql(api, query + " limit 99000, 2000", version="v7")
+
+    assert allowed.status_code == 200
+    assert allowed.json()["info"]["count"] == Record.objects.filter(module="Leads").count()
+    assert refused.status_code == 400 and refused.json()["details"] == {"limit": 2000}
+    assert too_far.status_code == 400 and too_far.json()["details"] == {"limit": 100_000}

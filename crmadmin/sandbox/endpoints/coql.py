@@ -5,19 +5,35 @@ from django.http import HttpResponse
 from ..auth import require_scopes
 from ..envelope import ApiError, Call, json_response, no_content
 from ..operations import advance_jobs, records_of
-from ..query import QueryError, parse_coql
+from ..query import (
+    COQL_MAX_LIMIT,
+    COQL_MAX_REACH,
+    COQL_V7_MAX_LIMIT,
+    COQL_V7_MAX_REACH,
+    CoqlQuery,
+    QueryError,
+    parse_coql,
+)
 
 
-def run_query(call: Call) -> HttpResponse:
+def _query(call: Call) -> CoqlQuery:
     body = call.json_body()
     text = body.get("select_query") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         details = {"api_name": "select_query"}
         raise ApiError(400, "MANDATORY_NOT_FOUND", "mandatory key not found", details)
+    if call.version[0] >= 7:
+        max_limit, max_reach = COQL_V7_MAX_LIMIT, COQL_V7_MAX_REACH
+    else:
+        max_limit, max_reach = COQL_MAX_LIMIT, COQL_MAX_REACH
     try:
-        query = parse_coql(text)
+        return parse_coql(text, max_limit=max_limit, max_reach=max_reach)
     except QueryError as error:
         raise ApiError(400, error.code, error.message, error.details) from None
+
+
+def run_query(call: Call) -> HttpResponse:
+    query = _query(call)
     # The module is known only now, so its read scope is checked after the body is read.
     require_scopes(call.token, [f"ZohoCRM.modules.{query.module.api_name}.READ"])
     advance_jobs(query.module)
