@@ -2,12 +2,33 @@
 
 from django.contrib import admin
 
-from .models import CustomView, FaultConfig, MassUpdateJob, OAuthClient, Record, SandboxUser
+from .models import (
+    CreditBucket,
+    CustomView,
+    FaultConfig,
+    MassUpdateJob,
+    OAuthClient,
+    Record,
+    SandboxUser,
+)
 
 
 @admin.register(FaultConfig)
 class FaultConfigAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "latency", "share_429", "share_5xx", "share_drop", "concurrency"]
+    list_display = [
+        "__str__",
+        "latency",
+        "share_429",
+        "share_5xx",
+        "share_drop",
+        "concurrency",
+        "credits",
+    ]
+
+
+@admin.register(CreditBucket)
+class CreditBucketAdmin(admin.ModelAdmin):
+    list_display = ["minute", "credits"]
 
 
 @admin.register(Record)

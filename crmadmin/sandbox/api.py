@@ -1,23 +1,24 @@
 """The one entry point of the CRM API: ``/sandbox/crm/<version>/…``.
 
-It applies Zoho's order of checks, auth → URL → method → module → scope, before an
-endpoint function looks at parameters and body; faults are injected in front of all of it.
+It applies Zoho's order of checks, auth → URL → method → module → scope, then charges
+the call's API credits (429 when the daily budget is spent), before an endpoint function
+looks at parameters and body; faults are injected in front of all of it.
 """
 
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import faults
+from . import credits, faults
 from .auth import authenticate, require_scopes
 from .endpoints import coql, mass_update, metadata, records
 from .envelope import ApiError, Call, error_body, json_response
-from .models import FaultConfig
+from .models import AccessToken, FaultConfig
 from .operations import advance_jobs
 from .schema import Module, find_module
 
@@ -27,6 +28,7 @@ VERSION_RE = re.compile(r"^v(\d+)(?:\.(\d+))?$")
 
 Handler = Callable[[Call], HttpResponse]
 Scopes = Callable[[Module | None], list[str]]
+Cost = Callable[[Call], int]
 
 
 def _records(op: str) -> Scopes:
@@ -50,6 +52,8 @@ class Route:
     methods: dict[str, tuple[Handler, Scopes]]
     has_module: bool = True
     writes: bool = False  # mass update and PUT refuse modules that are not editable
+    # Credits by method where a call costs more than 1 (see credits.py).
+    costs: dict[str, Cost] = field(default_factory=dict)
 
 
 ROUTES: dict[str, Route] = {
@@ -69,12 +73,17 @@ ROUTES: dict[str, Route] = {
         {"GET": (metadata.get_custom_view, _fixed("ZohoCRM.settings.custom_views.READ"))},
         has_module=False,
     ),
-    "coql": Route({"POST": (coql.run_query, _fixed("ZohoCRM.coql.READ"))}, has_module=False),
+    "coql": Route(
+        {"POST": (coql.run_query, _fixed("ZohoCRM.coql.READ"))},
+        has_module=False,
+        costs={"POST": coql.query_credits},
+    ),
     "records": Route(
         {
             "GET": (records.list_records, _records("READ")),
             "PUT": (records.update_records, _records("UPDATE")),
-        }
+        },
+        costs={"PUT": records.put_credits},
     ),
     "record": Route(
         {
@@ -134,8 +143,8 @@ def _module(segment: str, route: Route) -> Module:
     return module
 
 
-def _serve(request: HttpRequest, path: str, config: FaultConfig) -> HttpResponse:
-    token = authenticate(request, config)
+def _prepare(request: HttpRequest, path: str, token: AccessToken) -> tuple[Route, Handler, Call]:
+    """The route, handler and call of an authenticated request: URL → method → module → scope."""
     version_part, _, rest = path.strip("/").partition("/")
     version = VERSION_RE.match(version_part)
     if version is None:
@@ -150,8 +159,6 @@ def _serve(request: HttpRequest, path: str, config: FaultConfig) -> HttpResponse
     handler, scopes = route.methods[request.method]
     module = _module(module_segment, route) if module_segment is not None else None
     require_scopes(token, scopes(module))
-    if module is not None and module.has_records:
-        advance_jobs(module)
     call = Call(
         request=request,
         version=(int(version.group(1)), int(version.group(2) or 0)),
@@ -159,7 +166,32 @@ def _serve(request: HttpRequest, path: str, config: FaultConfig) -> HttpResponse
         module=module,
         resource=resource,
     )
-    return handler(call)
+    return route, handler, call
+
+
+def _serve(request: HttpRequest, path: str, config: FaultConfig) -> HttpResponse:
+    token = authenticate(request, config)
+    try:
+        route, handler, call = _prepare(request, path, token)
+    except ApiError as error:
+        if error.status == 401:
+            raise
+        # No API was called, so it is free; the header still says where the client stands.
+        return credits.standing(config.credits).stamp(error.response())
+    cost = route.costs.get(request.method, lambda _: 1)(call)
+    spent = credits.charge(config.credits, cost)
+    if spent.refused:
+        return spent.stamp(faults.too_many_requests())
+    try:
+        if call.module is not None and call.module.has_records:
+            advance_jobs(call.module)
+        return spent.stamp(handler(call))
+    except ApiError as error:
+        if error.status == 401:
+            # e.g. COQL's module scope, known only from the body: failed auth is free.
+            credits.refund(spent)
+            raise
+        return spent.stamp(error.response())
 
 
 @csrf_exempt

@@ -7,6 +7,7 @@ benchmark can change it while the server runs::
     faults.configure(share_429=1.0)             # every call answers 429
     faults.configure(latency=0.5, concurrency=2)
     faults.queue("429", "500", "drop")          # the next three calls, in this order
+    faults.configure(credits=100)               # a daily budget of 100 API credits
     faults.reset()                              # back to a well-behaved CRM
 
 or from a shell: ``python manage.py sandbox_faults --share-429 0.05 --latency 0.2``.
@@ -63,7 +64,10 @@ def configure(**changes: Any) -> FaultConfig:
 
 
 def reset() -> FaultConfig:
-    """Back to the defaults: no faults, 3600 s tokens, concurrency 20."""
+    """Back to the defaults: no faults, 3600 s tokens, concurrency 20, 1,000,000 credits.
+
+    Credits already spent stay spent: the ledger is history, not configuration.
+    """
     FaultConfig.objects.filter(pk=1).delete()
     return FaultConfig.current()
 

@@ -381,6 +381,10 @@ class FaultConfig(models.Model):
     accept_bearer = models.BooleanField(
         default=True, help_text="Accept 'Authorization: Bearer' besides 'Zoho-oauthtoken'."
     )
+    credits = models.PositiveIntegerField(
+        default=1_000_000,
+        help_text="API credits per rolling 24 hours (Zoho's daily limit); 0 means no limit.",
+    )
     job_delay = models.FloatField(default=2.0, help_text="Seconds a cvid job stays SCHEDULED.")
     job_rate = models.FloatField(default=100.0, help_text="Records a cvid job does per second.")
     updated_at = models.DateTimeField(auto_now=True)
@@ -399,3 +403,20 @@ class FaultConfig(models.Model):
             for field in self._meta.concrete_fields
             if field.name not in {"id", "updated_at"}
         }
+
+
+class CreditBucket(models.Model):
+    """The API credits spent in one minute: the ledger of the daily credit limit.
+
+    One row a minute keeps the 24-hour sum to at most 1441 rows however many calls were
+    made; rows older than the window are deleted as new minutes begin.
+    """
+
+    minute = models.DateTimeField(unique=True, help_text="Start of the minute (UTC).")
+    credits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-minute"]
+
+    def __str__(self) -> str:
+        return f"{self.credits} credits at {iso(self.minute)}"

@@ -120,13 +120,14 @@ def test_sandbox_faults_changes_the_configuration_and_prints_it(db):
         "--spike-seconds", "2",
         "--token-ttl", "60",
         "--concurrency", "10",
+        "--credits", "500",
         "--next", "429,drop",
         "--refuse-bearer",
     )  # fmt: skip
 
     printed = json.loads(output)
     config = faults.get_config()
-    assert printed == config.as_dict()
+    assert printed == {**config.as_dict(), "credits_used": 0, "credits_remaining": 500}
     assert (config.latency, config.share_429, config.share_5xx, config.share_drop) == (
         1.0,
         0.05,
@@ -135,6 +136,7 @@ def test_sandbox_faults_changes_the_configuration_and_prints_it(db):
     )
     assert (config.spike_share, config.spike_seconds, config.token_ttl) == (0.01, 2.0, 60)
     assert config.concurrency == 10 and config.next_faults == ["429", "drop"]
+    assert config.credits == 500
     assert config.accept_bearer is False
 
 
@@ -144,6 +146,28 @@ def test_sandbox_faults_reset_goes_back_to_the_defaults(db):
     printed = json.loads(_run("sandbox_faults", "--reset"))
 
     assert printed["latency"] == 0.0 and printed["accept_bearer"] is True
+
+
+def test_sandbox_faults_shows_the_credits_spent_and_reset_restores_the_budget(api):
+    _run("sandbox_faults", "--credits", "10")
+    for _ in range(3):
+        assert api.get("Leads", params={"per_page": 1}).status_code == 200
+
+    printed = json.loads(_run("sandbox_faults"))
+    after_reset = json.loads(_run("sandbox_faults", "--reset"))
+
+    assert (printed["credits"], printed["credits_used"], printed["credits_remaining"]) == (
+        10,
+        3,
+        7,
+    )
+    assert after_reset["credits"] == 1_000_000
+    assert (after_reset["credits_used"], after_reset["credits_remaining"]) == (3, 999_997)
+
+
+def test_sandbox_faults_refuses_a_negative_budget(db):
+    with pytest.raises(CommandError, match="credits"):
+        _run("sandbox_faults", "--credits", "-1")
 
 
 def test_sandbox_faults_refuses_an_unknown_fault(db):

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 
+from .. import credits
 from ..auth import require_scopes
 from ..envelope import ApiError, Call, json_response, no_content
 from ..operations import advance_jobs, records_of
@@ -30,6 +31,14 @@ def _query(call: Call) -> CoqlQuery:
         return parse_coql(text, max_limit=max_limit, max_reach=max_reach)
     except QueryError as error:
         raise ApiError(400, error.code, error.message, error.details) from None
+
+
+def query_credits(call: Call) -> int:
+    """What the query costs, by its LIMIT; a query that will be refused costs 1."""
+    try:
+        return credits.coql_credits(_query(call).limit)
+    except ApiError:
+        return 1
 
 
 def run_query(call: Call) -> HttpResponse:

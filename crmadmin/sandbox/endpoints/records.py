@@ -8,6 +8,7 @@ from django.db.models import BigIntegerField, QuerySet
 from django.db.models.functions import Cast
 from django.http import HttpResponse
 
+from .. import credits
 from ..envelope import ApiError, Call, json_response, no_content, results_status
 from ..models import CustomView, Record
 from ..operations import PUT_MAX_RECORDS, normalise_id, records_of
@@ -198,6 +199,18 @@ def get_record(call: Call) -> HttpResponse:
             400, "INVALID_DATA", "the id given seems to be invalid", {"id": call.resource}
         )
     return json_response({"data": [record_payload(record, module)]})
+
+
+def put_credits(call: Call) -> int:
+    """PUT /{module} costs 1 credit per 10 records; a body it cannot count costs 1."""
+    try:
+        body = call.json_body()
+    except ApiError:
+        return 1
+    entries = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or len(entries) > PUT_MAX_RECORDS:
+        return 1  # refused before any record is looked at
+    return credits.per_ten(len(entries))
 
 
 def update_records(call: Call) -> HttpResponse:

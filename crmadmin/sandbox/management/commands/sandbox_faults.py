@@ -3,7 +3,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crmadmin.sandbox import faults
+from crmadmin.sandbox import credits, faults
 
 # option → FaultConfig field
 OPTIONS = {
@@ -16,6 +16,7 @@ OPTIONS = {
     "token_ttl": int,
     "grant_code_ttl": int,
     "concurrency": int,
+    "credits": int,
     "refresh_limit": int,
     "access_tokens_per_refresh": int,
     "refresh_tokens_per_user": int,
@@ -27,7 +28,8 @@ OPTIONS = {
 class Command(BaseCommand):
     help = (
         "Change the sandbox's fault injection (read by the server on every API call) "
-        "and print the resulting configuration as JSON."
+        "and print the resulting configuration as JSON, with the API credits used and "
+        "remaining in the rolling 24 hours."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,4 +61,5 @@ class Command(BaseCommand):
             config = faults.configure(**changes)
         except (ValueError, ValidationError) as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(json.dumps(config.as_dict(), indent=2))
+        printed = {**config.as_dict(), **credits.summary(config)}
+        self.stdout.write(json.dumps(printed, indent=2))
