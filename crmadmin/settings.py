@@ -273,6 +273,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "check-connections": {
+        "task": "crmadmin.zoho.tasks.check_all_connections",
+        "schedule": env_int("CRMADMIN_CONNECTION_CHECK_SECONDS", 900, minimum=60),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- crmadmin -------------------------------------------------------------------------
 

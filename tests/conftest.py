@@ -2,10 +2,16 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection as db_connection
+
+from crmadmin.celery import app as celery_app
 
 # Sync Playwright keeps an event loop running in the main thread; Django would then refuse
 # ORM calls (even while creating the test database) without this.
@@ -88,3 +94,83 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+# --- A real Celery worker process ------------------------------------------------------------
+
+
+def _database_url_of_test_db() -> str:
+    """The test database, as a URL another process can open (so not SQLite in memory)."""
+    s = db_connection.settings_dict
+    if db_connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A ``celery worker`` subprocess on the test database and a broker folder of its own.
+
+    Tasks sent by the test (``.delay()``) reach it through the file-system broker, as in
+    ``make demo``; it writes to the same database the test reads.
+    """
+    broker = tmp_path / "broker"
+    options = {
+        "data_folder_in": str(broker / "queue"),
+        "data_folder_out": str(broker / "queue"),
+        "processed_folder": str(broker / "processed"),
+        "control_folder": str(broker / "control"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+    for folder in ("queue", "processed", "control"):
+        (broker / folder).mkdir(parents=True)
+    previous = celery_app.conf.broker_transport_options
+    celery_app.conf.broker_transport_options = options
+    _forget_broker_connections()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_test_db(),
+        "CRMADMIN_DATA_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": "filesystem://",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crmadmin",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    process.log_path = tmp_path / "worker.log"
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+    celery_app.conf.broker_transport_options = previous
+    _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Drop pooled broker connections, which keep the folders they were made with."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    kombu.pools.reset()
