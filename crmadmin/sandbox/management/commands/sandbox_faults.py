@@ -5,23 +5,23 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crmadmin.sandbox import credits, faults
 
-# option → FaultConfig field
+# option → (FaultConfig field type, help)
 OPTIONS = {
-    "latency": float,
-    "spike_share": float,
-    "spike_seconds": float,
-    "share_429": float,
-    "share_5xx": float,
-    "share_drop": float,
-    "token_ttl": int,
-    "grant_code_ttl": int,
-    "concurrency": int,
-    "credits": int,
-    "refresh_limit": int,
-    "access_tokens_per_refresh": int,
-    "refresh_tokens_per_user": int,
-    "job_delay": float,
-    "job_rate": float,
+    "latency": (float, "Seconds every API call takes (e.g. 1.0, about a real mass update)."),
+    "spike_share": (float, "Share of calls (0–1) that take --spike-seconds more."),
+    "spike_seconds": (float, "Extra seconds of a latency spike."),
+    "share_429": (float, "Share of calls (0–1) answered 429 TOO_MANY_REQUESTS."),
+    "share_5xx": (float, "Share of calls (0–1) answered 500/502/503."),
+    "share_drop": (float, "Share of calls (0–1) whose connection is dropped unanswered."),
+    "token_ttl": (int, "Lifetime of new access tokens, in seconds (Zoho: 3600)."),
+    "grant_code_ttl": (int, "Lifetime of grant codes, in seconds."),
+    "concurrency": (int, "Calls allowed in flight at once; 429 above it (0: no limit)."),
+    "credits": (int, "API credits per rolling 24 hours; 429 when spent (0: no limit)."),
+    "refresh_limit": (int, "Token refreshes allowed per refresh token per 10 minutes."),
+    "access_tokens_per_refresh": (int, "Live access tokens per refresh token (oldest dies)."),
+    "refresh_tokens_per_user": (int, "Refresh tokens per user and client (oldest dies)."),
+    "job_delay": (float, "Seconds before a scheduled (cvid) mass update starts."),
+    "job_rate": (float, "Records a second a scheduled mass update processes."),
 }
 
 
@@ -34,8 +34,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reset", action="store_true", help="Start from the defaults.")
-        for name, kind in OPTIONS.items():
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)
+        for name, (kind, help_text) in OPTIONS.items():
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=help_text)
         parser.add_argument(
             "--next",
             dest="next_faults",
@@ -43,9 +43,18 @@ class Command(BaseCommand):
         )
         bearer = parser.add_mutually_exclusive_group()
         bearer.add_argument(
-            "--accept-bearer", dest="accept_bearer", action="store_true", default=None
+            "--accept-bearer",
+            dest="accept_bearer",
+            action="store_true",
+            default=None,
+            help="Accept 'Authorization: Bearer …' as the recordings send it (the default).",
         )
-        bearer.add_argument("--refuse-bearer", dest="accept_bearer", action="store_false")
+        bearer.add_argument(
+            "--refuse-bearer",
+            dest="accept_bearer",
+            action="store_false",
+            help="Accept only 'Zoho-oauthtoken …', as Zoho documents.",
+        )
 
     def handle(self, *args, reset: bool, **options) -> None:
         if reset:
