@@ -104,16 +104,15 @@ def test_a_queued_sleep_delays_only_that_call(api):
 
     started = time.monotonic()
     _fresh_get(api)
-    slow = time.monotonic() - started
-    started = time.monotonic()
-    _fresh_get(api)
-    fast = time.monotonic() - started
 
-    assert slow >= 0.3 and fast < 0.3
+    # A lower bound only: upper bounds on time are flaky on a loaded machine.
+    assert time.monotonic() - started >= 0.3
+    assert faults.get_config().next_faults == []
 
 
 def test_calls_beyond_the_concurrency_limit_get_429(api):
-    faults.configure(concurrency=2, latency=0.6)
+    # Long enough that all five calls overlap even when threads start late.
+    faults.configure(concurrency=2, latency=1.5)
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         responses = list(pool.map(lambda _: _fresh_get(api), range(5)))
