@@ -101,3 +101,23 @@ def test_healthz_reports_the_database_without_login(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_production_settings_pass_the_deployment_checklist():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CRMADMIN_", "DJANGO_"))}
+    clean.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **clean,
+            **GOOD_PRODUCTION,
+            "DJANGO_SECRET_KEY": "k3y-" + "aZ9" * 20,
+            "DATABASE_URL": "sqlite:////tmp/crmadmin-check-deploy.sqlite3",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
