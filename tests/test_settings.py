@@ -121,3 +121,29 @@ def test_production_settings_pass_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_setup_finds_a_python_new_enough_for_django_6():
+    found = subprocess.run(
+        ["scripts/find-python.sh"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert found.returncode == 0, found.stderr
+    version = subprocess.run(
+        [found.stdout.strip(), "-c", "import sys; print(sys.version_info >= (3, 12))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert version.stdout.strip() == "True"
+
+
+def test_setup_prefers_the_python_it_is_given():
+    found = subprocess.run(
+        ["scripts/find-python.sh"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.stdout.strip() == sys.executable
