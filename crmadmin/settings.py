@@ -312,10 +312,27 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "crmadmin.zoho.redaction.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        # The development server logs request lines, query strings included (an OAuth
+        # callback carries ?code=…): redacted like everything else.
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
     },
     "root": {"handlers": ["console"], "level": env_str("CRMADMIN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replace Django's own handlers (which have no redaction) by the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+# Celery would otherwise replace the root logger's handlers, and the redaction with them.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
