@@ -4,12 +4,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 from .models import AccessToken, SandboxUser
 from .schema import Module
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
+MAX_INT = 2**31 - 1
 
 
 def json_response(payload: dict, status: int = 200) -> HttpResponse:
@@ -86,6 +89,7 @@ class Call:
         return None if value is None else value.strip()
 
     def int_param(self, name: str, default: int) -> int:
+        """A positive integer parameter; Zoho's are Java ints, so larger ones are invalid."""
         raw = self.param(name)
         if raw is None or raw == "":
             return default
@@ -93,18 +97,21 @@ class Call:
             value = int(raw)
         except ValueError:
             value = 0
-        if value < 1:
+        if not 1 <= value <= MAX_INT:
             raise ApiError(400, "INVALID_DATA", "invalid data", {"param_name": name})
         return value
 
     def json_body(self, *, in_data: bool = False) -> Any:
+        status = 200 if in_data else 400
         try:
             return json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            message = "the request body is larger than the sandbox accepts"
             raise ApiError(
-                200 if in_data else 400,
-                "INVALID_DATA",
-                "body is not a valid JSON",
-                {},
-                in_data=in_data,
+                status, "INVALID_DATA", message, {"limit": limit}, in_data=in_data
             ) from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser's stack.
+            message = "body is not a valid JSON"
+            raise ApiError(status, "INVALID_DATA", message, in_data=in_data) from None

@@ -67,7 +67,7 @@ def normalise_id(value: Any) -> str | None:
         return None
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return value.strip()
     return None
 
@@ -195,27 +195,45 @@ def _update_one(
     refusal = record.refusal()
     if refusal is not None:
         return refusal, None
+    changes, appending, error = _clean_entry(module, path, entry, record.id)
+    if error is not None:
+        return error, None
+    apply_changes(record, module, changes, appending=appending, user=user)
+    return success_entry(record), record
+
+
+def _clean_entry(
+    module: Module, path: str, entry: dict, record_id: str
+) -> tuple[dict[str, Any], set[str], dict | None]:
+    """A PUT entry's changes and the multi-selects to append to, or the entry's error."""
     append_flags = entry.get("$append_values") or {}
+    if not isinstance(append_flags, dict):
+        details = {
+            "api_name": "$append_values",
+            "json_path": f"{path}.$append_values",
+            "expected_data_type": "jsonobject",
+            "id": record_id,
+        }
+        return {}, set(), error_entry("INVALID_DATA", "invalid data", details)
     changes: dict[str, Any] = {}
     for name, value in entry.items():
         if name == "id" or name.startswith("$"):
             continue
         f = module.field(name)
         if f is None:
-            details = {"api_name": name, "json_path": f"{path}.{name}", "id": record.id}
+            details = {"api_name": name, "json_path": f"{path}.{name}", "id": record_id}
             message = "the field api name given seems to be invalid"
-            return error_entry("INVALID_DATA", message, details), None
+            return {}, set(), error_entry("INVALID_DATA", message, details)
         if f.read_only:
             continue  # Zoho ignores read-only and system fields on update.
         try:
             changes[name] = clean_value(f, value, resolve=resolve_reference)
         except InvalidValue as exc:
             details = {"api_name": name, "json_path": f"{path}.{name}", **exc.details}
-            details["id"] = record.id
-            return error_entry(exc.code, exc.message, details), None
+            details["id"] = record_id
+            return {}, set(), error_entry(exc.code, exc.message, details)
     appending = {name for name, flag in append_flags.items() if flag is True}
-    apply_changes(record, module, changes, appending=appending, user=user)
-    return success_entry(record), record
+    return changes, appending, None
 
 
 # --- Custom views and scheduled (cvid) jobs ----------------------------------------------

@@ -23,6 +23,8 @@ COQL_V7_MAX_REACH = 100_000
 COQL_MAX_COLUMNS = 50
 COQL_MAX_CONDITIONS = 25
 COQL_MAX_IN_VALUES = 50
+# Parentheses nest at most this deep: deeper input is refused before Python's stack runs out.
+MAX_NESTING = 50
 
 NUMERIC = {"integer", "bigint", "double", "currency", "percent"}
 LOOKUPS = {"lookup", "ownerlookup"}
@@ -103,7 +105,7 @@ def _coerce(kind: str, raw: Any) -> Any:
             return None
         try:
             return float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: ints beyond doubles
             return None
     if kind == "boolean":
         if isinstance(raw, bool):
@@ -197,6 +199,7 @@ class _CriteriaParser:
         self.module = module
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def parse(self) -> Node:
         if not self.text:
@@ -225,8 +228,12 @@ class _CriteriaParser:
         if self.pos >= len(self.text) or self.text[self.pos] != "(":
             raise _invalid_query(f"'(' expected at position {self.pos}")
         self.pos += 1
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _invalid_query(f"parentheses nested more than {MAX_NESTING} deep")
         # "((" opens a group, "(Field:" a condition.
         node = self._expression() if self.text.startswith("(", self.pos) else self._condition()
+        self.depth -= 1
         if self.pos >= len(self.text) or self.text[self.pos] != ")":
             raise _invalid_query(f"')' expected at position {self.pos}")
         self.pos += 1
@@ -378,7 +385,10 @@ def tokenize(text: str) -> list[Token]:
         if kind == "string":
             value = raw[1:-1].replace("''", "'").replace("\\'", "'")
         elif kind == "number":
-            value = float(raw) if "." in raw else int(raw)
+            try:
+                value = float(raw) if "." in raw else int(raw)
+            except ValueError:  # more digits than Python converts
+                raise _syntax_error(f"error occurred near '{raw[:20]}'") from None
         tokens.append(Token(kind, value, raw))
         pos = match.end()
     return tokens
@@ -399,6 +409,7 @@ class _CoqlParser:
         self.pos = 0
         self.module: Module | None = None
         self.conditions = 0
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -504,7 +515,11 @@ class _CoqlParser:
     def _atom(self) -> Node:
         token = self.take()
         if token.kind == "punct" and token.value == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise _syntax_error(f"parentheses nested more than {MAX_NESTING} deep", "where")
             node = self._or()
+            self.depth -= 1
             closing = self.take()
             if closing.kind != "punct" or closing.value != ")":
                 raise _syntax_error(f"error occurred near '{closing.text}'", "where")

@@ -92,11 +92,10 @@ def clean_value(field: Field, value: Any, *, resolve: Resolver | None = None) ->
             raise InvalidValue({"maximum_length": field.max_length})
         return value
     if kind in {"double", "currency", "percent"}:
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise InvalidValue(expected)
+        # Only floats: an int too large for a double would overflow math.isfinite.
+        if isinstance(value, float) and not math.isfinite(value):
             raise InvalidValue(expected)
         if field.decimal_place is not None and _decimals(value) > field.decimal_place:
             raise InvalidValue({"maximum_decimal_place": field.decimal_place})
