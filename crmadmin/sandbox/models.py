@@ -226,8 +226,10 @@ class MassUpdateJob(models.Model):
         """Process the records that are due, as a real job would have by now.
 
         Doing the work when someone looks (status calls, requests to the module) keeps the
-        sandbox free of background workers. The claim on ``processed`` makes two
-        simultaneous pollers safe: only one of them does each slice.
+        sandbox free of background workers. The job row is locked while a slice is done
+        (select_for_update; SQLite's IMMEDIATE transaction serialises writers anyway),
+        and ``processed`` is re-read under the lock, so of two simultaneous pollers only
+        one does each slice.
         """
         from .operations import apply_job_slice  # operations imports this module
 
@@ -236,7 +238,7 @@ class MassUpdateJob(models.Model):
         now = timezone.now()
         target = self.due(now, delay=delay, rate=rate)
         with transaction.atomic():
-            fresh = MassUpdateJob.objects.get(pk=self.pk)
+            fresh = MassUpdateJob.objects.select_for_update().get(pk=self.pk)
             if fresh.status in self.ACTIVE and target > fresh.processed:
                 updated, failed = apply_job_slice(job=fresh, upto=target)
                 fresh.processed = target

@@ -145,6 +145,5 @@ def job_status(call: Call) -> HttpResponse:
             details = {"param_name": "job_id"}
             raise ApiError(400, "INVALID_DATA", "The jobid given seems to be invalid", details)
         raise ApiError(404, "NOT_FOUND", "Empty response")
-    # The dispatcher has already let the module's jobs catch up.
-    job.refresh_from_db()
+    # Read after the dispatcher let the module's jobs catch up, so the counts are current.
     return json_response({"data": [job.status_payload()]})
