@@ -50,8 +50,8 @@ def _search_scopes(module: Module | None) -> list[str]:
 @dataclass(frozen=True)
 class Route:
     methods: dict[str, tuple[Handler, Scopes]]
-    has_module: bool = True
-    writes: bool = False  # mass update and PUT refuse modules that are not editable
+    # Mass update answers NOT_SUPPORTED for a module that is not editable (§10.4 M18).
+    editable_only: bool = False
     # Credits by method where a call costs more than 1 (see credits.py).
     costs: dict[str, Cost] = field(default_factory=dict)
 
@@ -59,23 +59,18 @@ class Route:
 ROUTES: dict[str, Route] = {
     "modules": Route(
         {"GET": (metadata.list_modules, _fixed("ZohoCRM.settings.modules.READ"))},
-        has_module=False,
     ),
     "fields": Route(
         {"GET": (metadata.list_fields, _fixed("ZohoCRM.settings.fields.READ"))},
-        has_module=False,
     ),
     "custom_views": Route(
         {"GET": (metadata.list_custom_views, _fixed("ZohoCRM.settings.custom_views.READ"))},
-        has_module=False,
     ),
     "custom_view": Route(
         {"GET": (metadata.get_custom_view, _fixed("ZohoCRM.settings.custom_views.READ"))},
-        has_module=False,
     ),
     "coql": Route(
         {"POST": (coql.run_query, _fixed("ZohoCRM.coql.READ"))},
-        has_module=False,
         costs={"POST": coql.query_credits},
     ),
     "records": Route(
@@ -97,7 +92,7 @@ ROUTES: dict[str, Route] = {
             "POST": (mass_update.mass_update, _mass_update("UPDATE")),
             "GET": (mass_update.job_status, _mass_update("READ")),
         },
-        writes=True,
+        editable_only=True,
     ),
 }
 
@@ -137,7 +132,7 @@ def _module(segment: str, route: Route) -> Module:
         raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid", details)
     if not module.api_supported:
         raise ApiError(400, "INVALID_MODULE", "the given module is not supported in api", details)
-    if route.writes and not module.editable:
+    if route.editable_only and not module.editable:
         message = "the given module is not supported for this api"
         raise ApiError(400, "NOT_SUPPORTED", message, details)
     return module
@@ -149,7 +144,7 @@ def _prepare(request: HttpRequest, path: str, token: AccessToken) -> tuple[Route
     version = VERSION_RE.match(version_part)
     if version is None:
         raise _url_error()
-    name, module_segment, resource = resolve([p for p in rest.split("/")] if rest else [])
+    name, module_segment, resource = resolve(rest.split("/") if rest else [])
     route = ROUTES[name]
     if request.method not in route.methods:
         # details {} as recorded (the reference suggests resource_path_index).

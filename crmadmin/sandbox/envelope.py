@@ -1,15 +1,18 @@
 """Zoho's response envelope: JSON bodies, error objects and the per-record status rule."""
 
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from .models import AccessToken, SandboxUser
-from .schema import Module
+if TYPE_CHECKING:  # models build error objects with error_body, so no import at run time
+    from .models import AccessToken, SandboxUser
+    from .schema import Module
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
 MAX_INT = 2**31 - 1

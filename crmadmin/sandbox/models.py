@@ -11,6 +11,8 @@ from datetime import datetime
 from django.db import models, transaction
 from django.utils import timezone
 
+from .envelope import error_body
+
 DEFAULT_USER_ID = "738964000000291009"
 DEFAULT_USER_NAME = "patricia patricia"
 
@@ -98,23 +100,25 @@ class Record(models.Model):
         """The per-record error Zoho gives when this record cannot be written, else None."""
         if self.locked_action == "zia_vision_processing":
             # Zoho's own (odd) message for the Zia image check, exactly as recorded.
-            return _error(
+            return error_body(
                 "RECORD_LOCKED",
                 "cannot update record that is not approved yet",
                 {"action": self.locked_action, "id": self.id},
             )
         if self.locked_action:
-            return _error(
+            return error_body(
                 "RECORD_LOCKED",
                 "Sorry, you cannot perform this operation as the record is locked.",
                 {"action": self.locked_action, "id": self.id},
             )
         if self.approval_state == self.PENDING:
-            return _error(
+            return error_body(
                 "NOT_APPROVED", "cannot update record that is not approved yet", {"id": self.id}
             )
         if self.converted:
-            return _error("CONVERTED_RECORD", "can't update the converted record", {"id": self.id})
+            return error_body(
+                "CONVERTED_RECORD", "can't update the converted record", {"id": self.id}
+            )
         return None
 
     def system_values(self) -> dict:
@@ -147,10 +151,6 @@ class Record(models.Model):
             "id": self.id,
             "Created_By": self.created_by.as_ref(),
         }
-
-
-def _error(code: str, message: str, details: dict) -> dict:
-    return {"code": code, "details": details, "message": message, "status": "error"}
 
 
 class CustomView(models.Model):

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .envelope import error_body
 from .models import CustomView, FaultConfig, MassUpdateJob, Record, SandboxUser, iso
 from .query import compile_view_criteria
 from .schema import Field, Module, get_module
@@ -19,10 +20,6 @@ from .values import InvalidValue, clean_value, merge_multiselect
 MASS_UPDATE_MAX_IDS = 500
 PUT_MAX_RECORDS = 100
 JOB_MAX_RECORDS = 50_000
-
-
-def error_entry(code: str, message: str, details: dict | None = None) -> dict:
-    return {"code": code, "details": details or {}, "message": message, "status": "error"}
 
 
 def success_entry(record: Record) -> dict:
@@ -35,7 +32,7 @@ def success_entry(record: Record) -> dict:
 
 
 def invalid_id_entry(record_id: str) -> dict:
-    return error_entry("INVALID_DATA", "the id given seems to be invalid", {"id": record_id})
+    return error_body("INVALID_DATA", "the id given seems to be invalid", {"id": record_id})
 
 
 def already_modified_entry(record: Record) -> dict:
@@ -45,7 +42,7 @@ def already_modified_entry(record: Record) -> dict:
         "Modified_By": record.modified_by.as_ref(),
     }
     message = "record updated time has already passed if-unmodified-since time"
-    return error_entry("ALREADY_MODIFIED", message, details)
+    return error_body("ALREADY_MODIFIED", message, details)
 
 
 def modified_after(record: Record, since: datetime) -> bool:
@@ -193,10 +190,10 @@ def _update_one(
 ) -> tuple[dict, Record | None]:
     path = f"$.data[{index}]"
     if not isinstance(entry, dict):
-        return error_entry("INVALID_DATA", "invalid data", {"json_path": path}), None
+        return error_body("INVALID_DATA", "invalid data", {"json_path": path}), None
     if entry.get("id") in (None, ""):
         details = {"api_name": "id", "json_path": f"{path}.id"}
-        return error_entry("MANDATORY_NOT_FOUND", "required field not found", details), None
+        return error_body("MANDATORY_NOT_FOUND", "required field not found", details), None
     record_id = normalise_id(entry["id"])
     record = touched.get(record_id or "") or found.get(record_id or "")
     if record is None:
@@ -225,7 +222,7 @@ def _clean_entry(
             "expected_data_type": "jsonobject",
             "id": record_id,
         }
-        return {}, set(), error_entry("INVALID_DATA", "invalid data", details)
+        return {}, set(), error_body("INVALID_DATA", "invalid data", details)
     changes: dict[str, Any] = {}
     for name, value in entry.items():
         if name == "id" or name.startswith("$"):
@@ -234,7 +231,7 @@ def _clean_entry(
         if f is None:
             details = {"api_name": name, "json_path": f"{path}.{name}", "id": record_id}
             message = "the field api name given seems to be invalid"
-            return {}, set(), error_entry("INVALID_DATA", message, details)
+            return {}, set(), error_body("INVALID_DATA", message, details)
         if f.read_only:
             continue  # Zoho ignores read-only and system fields on update.
         try:
@@ -242,7 +239,7 @@ def _clean_entry(
         except InvalidValue as exc:
             details = {"api_name": name, "json_path": f"{path}.{name}", **exc.details}
             details["id"] = record_id
-            return {}, set(), error_entry(exc.code, exc.message, details)
+            return {}, set(), error_body(exc.code, exc.message, details)
     appending = {name for name, flag in append_flags.items() if flag is True}
     return changes, appending, None
 

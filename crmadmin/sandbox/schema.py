@@ -90,10 +90,6 @@ class Field:
     def used_values(self) -> list[str]:
         return [c.actual for c in self.choices if not c.unused]
 
-    @property
-    def writable(self) -> bool:
-        return not self.read_only
-
 
 @dataclass(frozen=True)
 class Module:
@@ -483,7 +479,6 @@ NOT_API = [
 MODULES: list[Module] = sorted(
     [LEADS, CONTACTS, ACCOUNTS, DEALS, EVENTS, *NOT_API], key=lambda m: m.sequence_number
 )
-EDITABLE_MODULES = [m for m in MODULES if m.has_records]
 _BY_LOWER_NAME = {m.api_name.lower(): m for m in MODULES}
 
 

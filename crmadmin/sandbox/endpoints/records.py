@@ -1,6 +1,7 @@
 """Reading and writing records: GET/PUT /{module}, GET/PUT /{module}/{id}, search."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -71,7 +72,7 @@ def _page_response(rows: list[dict], page: int, per_page: int, more: bool) -> Ht
     return json_response({"data": rows, "info": info})
 
 
-def _by_ids(call: Call, module: Module, raw: str, fields: list[str] | None) -> HttpResponse:
+def _by_ids(module: Module, raw: str, fields: list[str] | None) -> HttpResponse:
     wanted = list(dict.fromkeys(i for i in (normalise_id(p) for p in raw.split(",")) if i))
     found = records_of(module).in_bulk(wanted)
     rows = [record_payload(found[i], module, fields) for i in wanted if i in found]
@@ -121,7 +122,7 @@ def list_records(call: Call) -> HttpResponse:
     assert module is not None
     fields = _fields_param(call)
     if (ids := call.param("ids")) is not None:
-        return _by_ids(call, module, ids, fields)
+        return _by_ids(module, ids, fields)
     page, per_page = _page_params(call)
     if call.version[0] >= 7 and page * per_page > DISCRETE_PAGINATION_LIMIT:
         raise ApiError(
@@ -306,7 +307,7 @@ def _search_node(call: Call, module: Module) -> Node:
 class _AnyField:
     """Matches when any field of the given types holds a string that passes ``test``."""
 
-    def __init__(self, module: Module, kinds: set[str], test) -> None:
+    def __init__(self, module: Module, kinds: set[str], test: Callable[[str], bool]) -> None:
         self.names = [f.api_name for f in module.fields if f.data_type in kinds]
         self.test = test
 
