@@ -112,6 +112,7 @@ def _schedule(
     ):
         details = {"api_name": "id", "json_path": "$.territory.id"}
         raise _refuse("INVALID_DATA", "the id given seems to be invalid", details)
+    # The dispatcher has let the module's jobs catch up, so a finished job is not active.
     if active_job_for(view) is not None:
         message = "Already a Mass Action scheduler is running for the given cvid"
         raise _refuse("ALREADY_SCHEDULED", message, {"api_name": "cvid"})
