@@ -12,6 +12,10 @@ from django.contrib.auth.models import Group, User
 from django.db import connection as db_connection
 
 from crmadmin.celery import app as celery_app
+from crmadmin.celery import filesystem_broker_options
+from crmadmin.sandbox import oauth as sandbox_oauth
+from crmadmin.zoho.datacentres import CUSTOM
+from crmadmin.zoho.models import Connection
 
 # Sync Playwright keeps an event loop running in the main thread; Django would then refuse
 # ORM calls (even while creating the test database) without this.
@@ -38,6 +42,22 @@ def _make_user(username: str, *groups: str, **extra) -> User:
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
     return user
+
+
+def make_sandbox_connection(server_url: str, name: str = "Sandbox", **overrides) -> Connection:
+    """A Connection to the sandbox served at ``server_url``, registered and connected there."""
+    base = server_url + "/sandbox"
+    registered = sandbox_oauth.create_client(f"crmadmin ({name})", [])
+    fields = {
+        "data_centre": CUSTOM,
+        "accounts_url": base,
+        "api_domain": base,
+        "client_id": registered.client_id,
+        "client_secret": registered.client_secret,
+        "refresh_token": sandbox_oauth.issue_refresh_token(registered),
+        **overrides,
+    }
+    return Connection.objects.create(name=name, **fields)
 
 
 @pytest.fixture
@@ -114,19 +134,8 @@ def celery_worker_process(transactional_db, tmp_path):
     Tasks sent by the test (``.delay()``) reach it through the file-system broker, as in
     ``make demo``; it writes to the same database the test reads.
     """
-    broker = tmp_path / "broker"
-    options = {
-        "data_folder_in": str(broker / "queue"),
-        "data_folder_out": str(broker / "queue"),
-        "processed_folder": str(broker / "processed"),
-        "control_folder": str(broker / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
-    for folder in ("queue", "processed", "control"):
-        (broker / folder).mkdir(parents=True)
     previous = celery_app.conf.broker_transport_options
-    celery_app.conf.broker_transport_options = options
+    celery_app.conf.broker_transport_options = filesystem_broker_options(tmp_path / "broker")
     _forget_broker_connections()
     env = {
         **os.environ,

@@ -23,6 +23,17 @@ NEW_ACCESS_TOKEN = "1000.access0token0new0nnnnnnnnnnnn"
 REFRESH_TOKEN = "1000.refresh0token0bbbbbbbbbbbbbbb"
 CLIENT_SECRET = "client0secret0cccccccccccccccc"
 CLIENT_ID = "1000.CLIENTIDXYZ"
+# Zoho's answer to a mass update by custom view (cvid): the job was scheduled.
+SCHEDULED = {
+    "data": [
+        {
+            "code": "SUCCESS",
+            "details": {"job_id": "4876876000005120003"},
+            "message": "mass update scheduled successfully",
+            "status": "success",
+        }
+    ]
+}
 
 
 @dataclass(frozen=True)

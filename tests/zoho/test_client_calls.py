@@ -9,7 +9,7 @@ from responses import matchers
 from crmadmin.zoho.client import NO_RESPONSE, build_criteria
 from crmadmin.zoho.errors import ZohoRequestError, ZohoServerError
 
-from .conftest import BASE, sent_json
+from .conftest import BASE, SCHEDULED, sent_json
 
 MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
 
@@ -334,16 +334,7 @@ def test_a_write_answered_with_204_and_no_body_gives_no_response_outcomes(wire, 
 def test_mass_update_by_view_returns_the_scheduled_job_id(wire, make_client):
     wire.post(
         MASS_UPDATE_URL,
-        json={
-            "data": [
-                {
-                    "code": "SUCCESS",
-                    "details": {"job_id": "4876876000005120003"},
-                    "message": "mass update scheduled successfully",
-                    "status": "success",
-                }
-            ]
-        },
+        json=SCHEDULED,
     )
 
     job_id = make_client().mass_update_by_view("Leads", "4876876000000087501", {"Rating": "Hot"})

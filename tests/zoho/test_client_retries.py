@@ -11,7 +11,7 @@ from crmadmin.zoho.errors import (
     ZohoTransportError,
 )
 
-from .conftest import BASE
+from .conftest import BASE, SCHEDULED
 
 MODULES_URL = BASE + "/settings/modules"
 MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
@@ -203,16 +203,7 @@ def test_scheduling_by_view_is_retried_after_a_429_because_it_never_ran(wire, ma
     wire.post(MASS_UPDATE_URL, json=TOO_MANY, status=429)
     wire.post(
         MASS_UPDATE_URL,
-        json={
-            "data": [
-                {
-                    "code": "SUCCESS",
-                    "details": {"job_id": "4876876000005120003"},
-                    "message": "mass update scheduled successfully",
-                    "status": "success",
-                }
-            ]
-        },
+        json=SCHEDULED,
     )
 
     job_id = make_client().mass_update_by_view("Leads", "4876876000000087501", {"Rating": "Hot"})

@@ -5,13 +5,11 @@ import time
 import pytest
 
 from crmadmin.sandbox import faults
-from crmadmin.sandbox import oauth as sandbox_oauth
 from crmadmin.sandbox.models import CustomView, Record
 from crmadmin.sandbox.operations import view_record_ids
 from crmadmin.sandbox.seed import seed
 from crmadmin.zoho.client import ZohoClient, build_criteria
-from crmadmin.zoho.datacentres import CUSTOM
-from crmadmin.zoho.models import Connection
+from tests.conftest import make_sandbox_connection
 
 LEADS = 450  # more than two pages of 200
 
@@ -19,17 +17,7 @@ LEADS = 450  # more than two pages of 200
 @pytest.fixture
 def client(live_server, transactional_db) -> ZohoClient:
     seed(leads=LEADS)
-    base = live_server.url + "/sandbox"
-    registered = sandbox_oauth.create_client("crmadmin", [])
-    connection = Connection.objects.create(
-        name="Sandbox",
-        data_centre=CUSTOM,
-        accounts_url=base,
-        api_domain=base,
-        client_id=registered.client_id,
-        client_secret=registered.client_secret,
-        refresh_token=sandbox_oauth.issue_refresh_token(registered),
-    )
+    connection = make_sandbox_connection(live_server.url)
     return ZohoClient(connection, timeout=10, backoff_base=0.01, backoff_cap=0.05)
 
 

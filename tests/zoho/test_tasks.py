@@ -2,11 +2,10 @@
 
 import time
 
-from crmadmin.sandbox import oauth as sandbox_oauth
 from crmadmin.sandbox.seed import seed
-from crmadmin.zoho.datacentres import CUSTOM
 from crmadmin.zoho.models import Connection
 from crmadmin.zoho.tasks import check_all_connections
+from tests.conftest import make_sandbox_connection
 
 
 def _wait_for(predicate, worker, timeout: float = 60.0) -> None:
@@ -23,25 +22,9 @@ def test_a_real_worker_checks_every_connection_against_the_sandbox(
     live_server, celery_worker_process
 ):
     seed(leads=10)
-    sandbox = live_server.url + "/sandbox"
-    client = sandbox_oauth.create_client("worker test", [])
-    working = Connection.objects.create(
-        name="Sandbox",
-        data_centre=CUSTOM,
-        accounts_url=sandbox,
-        api_domain=sandbox,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        refresh_token=sandbox_oauth.issue_refresh_token(client),
-    )
-    revoked = Connection.objects.create(
-        name="Revoked",
-        data_centre=CUSTOM,
-        accounts_url=sandbox,
-        api_domain=sandbox,
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        refresh_token="1000.not-a-token-the-sandbox-ever-issued",
+    working = make_sandbox_connection(live_server.url, "Sandbox")
+    revoked = make_sandbox_connection(
+        live_server.url, "Revoked", refresh_token="1000.not-a-token-the-sandbox-ever-issued"
     )
 
     check_all_connections.delay()
