@@ -25,6 +25,11 @@ def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean.pop("CELERY_BROKER_URL", None)
     code = (
         "import django; django.setup(); from django.conf import settings; "
+        "from django.contrib import admin; from django.urls import Resolver404, resolve; "
+        "from crmadmin.sandbox.models import Record\n"
+        "try: resolve('/sandbox/crm/v2.1/Leads'); routed = True\n"
+        "except Resolver404: routed = False\n"
+        "assert routed == settings.CRMADMIN_SANDBOX_ENABLED == admin.site.is_registered(Record)\n"
         "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, "
         "settings.DEBUG, settings.CRMADMIN_SANDBOX_ENABLED)"
     )

@@ -1,5 +1,6 @@
 """The sandbox in Django's admin: mostly for looking; the fault switchboard can be edited."""
 
+from django.conf import settings
 from django.contrib import admin
 
 from .models import (
@@ -58,3 +59,19 @@ class OAuthClientAdmin(admin.ModelAdmin):
 
 
 admin.site.register(SandboxUser)
+
+
+# Where the sandbox is switched off (production, by default) its tables stay, unused: keep
+# them out of the admin too.
+if not getattr(settings, "CRMADMIN_SANDBOX_ENABLED", True):
+    for _model in (
+        FaultConfig,
+        CreditBucket,
+        Record,
+        CustomView,
+        MassUpdateJob,
+        OAuthClient,
+        SandboxUser,
+    ):
+        if admin.site.is_registered(_model):
+            admin.site.unregister(_model)
