@@ -49,6 +49,15 @@ def _token(accounts, **params) -> requests.Response:
     return requests.post(f"{accounts}/token", data=params, timeout=10)
 
 
+def _refresh_params(client, refresh_token: str) -> dict[str, str]:
+    return {
+        "grant_type": "refresh_token",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "refresh_token": refresh_token,
+    }
+
+
 def _exchange(accounts, client, code, redirect_uri=REDIRECT) -> requests.Response:
     params = {
         "grant_type": "authorization_code",
@@ -213,12 +222,7 @@ def test_a_refresh_gives_a_new_working_access_token_and_no_refresh_token(account
 
 def test_the_token_endpoint_also_reads_query_parameters(accounts, client):
     refresh = oauth.issue_refresh_token(client)
-    params = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": refresh,
-    }
+    params = _refresh_params(client, refresh)
 
     response = requests.post(f"{accounts}/token", params=params, timeout=10)
 
@@ -228,12 +232,7 @@ def test_the_token_endpoint_also_reads_query_parameters(accounts, client):
 def test_refreshing_too_often_is_throttled_with_zohos_access_denied(accounts, client):
     faults.configure(refresh_limit=3)
     refresh = oauth.issue_refresh_token(client)
-    params = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": refresh,
-    }
+    params = _refresh_params(client, refresh)
 
     answers = [_token(accounts, **params).json() for _ in range(4)]
 
@@ -268,12 +267,7 @@ def test_token_errors_come_back_as_http_200(accounts, client, change, error):
 
 def test_revoking_a_refresh_token_ends_it_and_its_access_tokens(accounts, client, api):
     refresh = oauth.issue_refresh_token(client)
-    params = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": refresh,
-    }
+    params = _refresh_params(client, refresh)
     access = _token(accounts, **params).json()["access_token"]
 
     revoked = requests.post(f"{accounts}/token/revoke", params={"token": refresh}, timeout=10)
@@ -288,12 +282,7 @@ def test_revoking_a_refresh_token_ends_it_and_its_access_tokens(accounts, client
 def test_only_15_access_tokens_per_refresh_token_stay_valid(accounts, client, api):
     faults.configure(refresh_limit=0)
     refresh = oauth.issue_refresh_token(client)
-    params = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": refresh,
-    }
+    params = _refresh_params(client, refresh)
     tokens = [_token(accounts, **params).json()["access_token"] for _ in range(16)]
 
     assert api.get("Leads", token=tokens[0]).json()["code"] == "INVALID_TOKEN"
