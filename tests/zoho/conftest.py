@@ -23,6 +23,20 @@ NEW_ACCESS_TOKEN = "1000.access0token0new0nnnnnnnnnnnn"
 REFRESH_TOKEN = "1000.refresh0token0bbbbbbbbbbbbbbb"
 CLIENT_SECRET = "client0secret0cccccccccccccccc"
 CLIENT_ID = "1000.CLIENTIDXYZ"
+MODULES_URL = BASE + "/settings/modules"
+# A /settings/modules answer with one workable module.
+LEADS_MODULE = {"modules": [{"api_name": "Leads", "api_supported": True, "editable": True}]}
+
+
+def zoho_error(code: str, message: str) -> dict[str, Any]:
+    """A request-level error object, with the four keys every Zoho error has."""
+    return {"code": code, "details": {}, "message": message, "status": "error"}
+
+
+TOO_MANY = zoho_error("TOO_MANY_REQUESTS", "concurrency limit exceeded")
+INTERNAL = zoho_error("INTERNAL_ERROR", "Internal Server Error")
+INVALID_TOKEN = zoho_error("INVALID_TOKEN", "invalid oauth token")
+
 # Zoho's answer to a mass update by custom view (cvid): the job was scheduled.
 SCHEDULED = {
     "data": [

@@ -9,7 +9,7 @@ from responses import matchers
 from crmadmin.zoho.client import NO_RESPONSE, build_criteria
 from crmadmin.zoho.errors import ZohoRequestError, ZohoServerError
 
-from .conftest import BASE, SCHEDULED, sent_json
+from .conftest import BASE, MODULES_URL, SCHEDULED, sent_json
 
 MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
 
@@ -36,7 +36,7 @@ def error(code: str, message: str, **details) -> dict:
 
 def test_modules_keeps_only_api_supported_editable_visible_modules(wire, make_client):
     wire.get(
-        BASE + "/settings/modules",
+        MODULES_URL,
         json={
             "modules": [
                 {
@@ -125,7 +125,7 @@ def test_a_module_name_that_is_not_an_api_name_is_refused_before_any_call(wire, 
 
 def test_check_summarises_the_modules_it_found(wire, make_client):
     wire.get(
-        BASE + "/settings/modules",
+        MODULES_URL,
         json={
             "modules": [
                 {"api_name": n, "api_supported": True, "editable": True}
@@ -248,7 +248,7 @@ def test_coql_posts_the_query_and_returns_rows(wire, make_client):
 
 
 def test_a_read_answered_with_something_that_is_not_json_raises_a_server_error(wire, make_client):
-    wire.get(BASE + "/settings/modules", body="<html>maintenance</html>", status=200)
+    wire.get(MODULES_URL, body="<html>maintenance</html>", status=200)
 
     with pytest.raises(ZohoServerError) as caught:
         make_client().modules()
@@ -441,7 +441,7 @@ def test_every_call_carries_the_configured_timeout(wire, connection, settings):
     from crmadmin.zoho.client import ZohoClient
 
     settings.CRMADMIN_HTTP_TIMEOUT = 7
-    wire.get(BASE + "/settings/modules", json={"modules": []})
+    wire.get(MODULES_URL, json={"modules": []})
 
     ZohoClient(connection).modules()
 
@@ -449,9 +449,9 @@ def test_every_call_carries_the_configured_timeout(wire, connection, settings):
 
 
 def test_each_attempt_is_reported_as_an_exchange_with_its_timing(wire, make_client):
-    wire.get(BASE + "/settings/modules", json={"code": "INTERNAL_ERROR"}, status=500)
+    wire.get(MODULES_URL, json={"code": "INTERNAL_ERROR"}, status=500)
     wire.get(
-        BASE + "/settings/modules",
+        MODULES_URL,
         json={"modules": []},
         headers={"X-API-CREDITS-REMAINING": "4200"},
     )
@@ -462,7 +462,7 @@ def test_each_attempt_is_reported_as_an_exchange_with_its_timing(wire, make_clie
 
     assert [(e.http_status, e.attempt) for e in exchanges] == [(500, 1), (200, 2)]
     assert all(e.duration >= 0 and e.started_at for e in exchanges)
-    assert exchanges[0].url == BASE + "/settings/modules"
+    assert exchanges[0].url == MODULES_URL
     assert client.stats.as_dict() == {
         "attempts": 2,
         "retries": {"server_error": 1},

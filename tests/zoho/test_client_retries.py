@@ -11,23 +11,9 @@ from crmadmin.zoho.errors import (
     ZohoTransportError,
 )
 
-from .conftest import BASE, SCHEDULED
+from .conftest import BASE, INTERNAL, LEADS_MODULE, MODULES_URL, SCHEDULED, TOO_MANY
 
-MODULES_URL = BASE + "/settings/modules"
 MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
-LEADS = {"modules": [{"api_name": "Leads", "api_supported": True, "editable": True}]}
-TOO_MANY = {
-    "code": "TOO_MANY_REQUESTS",
-    "details": {},
-    "message": "concurrency limit exceeded",
-    "status": "error",
-}
-INTERNAL = {
-    "code": "INTERNAL_ERROR",
-    "details": {},
-    "message": "Internal Server Error",
-    "status": "error",
-}
 SUCCESS = {
     "data": [
         {
@@ -46,7 +32,7 @@ def identity(ceiling: float) -> float:
 
 def test_a_429_is_retried_after_a_jittered_sleep_and_then_succeeds(wire, make_client, sleeps):
     wire.get(MODULES_URL, json=TOO_MANY, status=429)
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client(backoff_base=0.5)
 
     modules = client.modules()
@@ -61,7 +47,7 @@ def test_a_429_is_retried_after_a_jittered_sleep_and_then_succeeds(wire, make_cl
 def test_backoff_ceilings_grow_exponentially_up_to_the_cap(wire, make_client, sleeps):
     for _ in range(4):
         wire.get(MODULES_URL, json=TOO_MANY, status=429)
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
 
     make_client(max_attempts=5, backoff_base=0.5, backoff_cap=2.0, jitter=identity).modules()
 
@@ -71,7 +57,7 @@ def test_backoff_ceilings_grow_exponentially_up_to_the_cap(wire, make_client, sl
 def test_full_jitter_keeps_every_delay_between_zero_and_its_ceiling(wire, make_client, sleeps):
     for _ in range(5):
         wire.get(MODULES_URL, json=TOO_MANY, status=429)
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
 
     make_client(max_attempts=6, backoff_base=0.5, backoff_cap=3.0).modules()
 
@@ -91,7 +77,7 @@ def test_full_jitter_keeps_every_delay_between_zero_and_its_ceiling(wire, make_c
 )
 def test_a_server_error_is_retried_and_then_succeeds(wire, make_client, first):
     wire.get(MODULES_URL, **first)
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client()
 
     assert client.modules()[0]["api_name"] == "Leads"
@@ -225,7 +211,7 @@ def test_the_limiter_is_held_around_each_attempt_and_released_before_sleeping(wi
         events.append("release")
 
     wire.get(MODULES_URL, json=TOO_MANY, status=429)
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = ZohoClient(
         connection, limiter=limiter, sleep=lambda delay: events.append("sleep"), backoff_base=0.01
     )

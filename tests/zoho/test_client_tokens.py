@@ -12,23 +12,16 @@ from crmadmin.zoho.models import Connection
 
 from .conftest import (
     ACCESS_TOKEN,
-    BASE,
     CLIENT_ID,
     CLIENT_SECRET,
+    INVALID_TOKEN,
+    LEADS_MODULE,
+    MODULES_URL,
     NEW_ACCESS_TOKEN,
     REFRESH_TOKEN,
     TOKEN_URL,
     token_response,
 )
-
-MODULES_URL = BASE + "/settings/modules"
-LEADS = {"modules": [{"api_name": "Leads", "api_supported": True, "editable": True}]}
-INVALID_TOKEN = {
-    "code": "INVALID_TOKEN",
-    "details": {},
-    "message": "invalid oauth token",
-    "status": "error",
-}
 
 
 def expire_in(connection: Connection, seconds: int) -> None:
@@ -37,7 +30,7 @@ def expire_in(connection: Connection, seconds: int) -> None:
 
 
 def test_a_valid_cached_token_is_sent_as_zoho_oauthtoken_without_refreshing(wire, make_client):
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client()
 
     client.modules()
@@ -51,7 +44,7 @@ def test_a_token_expiring_within_a_minute_is_refreshed_before_the_call(
 ):
     expire_in(connection, 30)
     wire.post(TOKEN_URL, json=token_response())
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client()
 
     client.modules()
@@ -77,7 +70,7 @@ def test_a_connection_without_an_access_token_gets_one_first(wire, make_client, 
     connection.access_token_expires_at = None
     connection.save()
     wire.post(TOKEN_URL, json=token_response())
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
 
     make_client().modules()
 
@@ -87,7 +80,7 @@ def test_a_connection_without_an_access_token_gets_one_first(wire, make_client, 
 def test_invalid_token_is_refreshed_once_and_the_call_replayed(wire, make_client, connection):
     wire.get(MODULES_URL, json=INVALID_TOKEN, status=401)
     wire.post(TOKEN_URL, json=token_response())
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client()
 
     assert client.modules()[0]["api_name"] == "Leads"
@@ -130,7 +123,7 @@ def test_a_token_another_worker_refreshed_meanwhile_is_adopted_without_refreshin
     other.access_token = NEW_ACCESS_TOKEN
     other.access_token_expires_at = timezone.now() + timedelta(hours=1)
     other.save()
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client()
 
     client.modules()
@@ -145,7 +138,7 @@ def test_the_api_domain_the_token_endpoint_returns_is_used_from_then_on(
 ):
     expire_in(connection, 0)
     wire.post(TOKEN_URL, json=token_response(api_domain="https://www.zohoapis.com"))
-    wire.get("https://www.zohoapis.com/crm/v2.1/settings/modules", json=LEADS)
+    wire.get("https://www.zohoapis.com/crm/v2.1/settings/modules", json=LEADS_MODULE)
 
     make_client().modules()
 
@@ -160,7 +153,7 @@ def test_a_token_endpoint_timeout_is_retried_like_any_transport_failure(
     expire_in(connection, 0)
     wire.post(TOKEN_URL, body=requests.ConnectTimeout("connect timed out"))
     wire.post(TOKEN_URL, json=token_response())
-    wire.get(MODULES_URL, json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
     client = make_client()
 
     client.modules()

@@ -11,15 +11,15 @@ from crmadmin.zoho.views import OAUTH_SESSION_KEY
 
 from .conftest import (
     ACCOUNTS_URL,
-    BASE,
     CLIENT_SECRET,
+    LEADS_MODULE,
+    MODULES_URL,
     REFRESH_TOKEN,
     TOKEN_URL,
     make_connection,
     token_response,
 )
 
-LEADS = {"modules": [{"api_name": "Leads", "api_supported": True, "editable": True}]}
 CALLBACK_URI = "http://testserver/connections/oauth/callback/"
 
 
@@ -343,7 +343,7 @@ def test_a_self_client_code_zoho_rejects_is_reported(manager_client, wire, conne
 
 
 def test_testing_a_connection_records_success_and_redirects_back(manager_client, wire, connection):
-    wire.get(BASE + "/settings/modules", json=LEADS)
+    wire.get(MODULES_URL, json=LEADS_MODULE)
 
     response = manager_client.post(reverse("zoho:connection-test", args=[connection.pk]))
 
@@ -356,7 +356,7 @@ def test_testing_a_connection_records_success_and_redirects_back(manager_client,
 
 def test_testing_with_htmx_returns_only_the_status_region(manager_client, wire, connection):
     wire.get(
-        BASE + "/settings/modules",
+        MODULES_URL,
         json={
             "code": "OAUTH_SCOPE_MISMATCH",
             "details": {},

@@ -17,6 +17,8 @@ from .conftest import (
     ACCESS_TOKEN,
     BASE,
     CLIENT_SECRET,
+    INVALID_TOKEN,
+    MODULES_URL,
     NEW_ACCESS_TOKEN,
     REFRESH_TOKEN,
     TOKEN_URL,
@@ -25,12 +27,6 @@ from .conftest import (
 )
 
 SECRETS = [ACCESS_TOKEN, NEW_ACCESS_TOKEN, REFRESH_TOKEN, CLIENT_SECRET]
-INVALID_TOKEN = {
-    "code": "INVALID_TOKEN",
-    "details": {},
-    "message": "invalid oauth token",
-    "status": "error",
-}
 
 
 def test_exchanges_and_log_lines_hold_no_token_or_secret(wire, make_client, caplog):
@@ -94,7 +90,7 @@ def test_a_transport_error_message_is_redacted_too(wire, make_client):
     import requests
 
     wire.get(
-        BASE + "/settings/modules",
+        MODULES_URL,
         body=requests.ConnectionError(f"proxy said: Authorization: Zoho-oauthtoken {ACCESS_TOKEN}"),
     )
     exchanges = []
