@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "crmadmin.accounts",
     "crmadmin.zoho",
+    "crmadmin.massupdate",
     "crmadmin.sandbox",
 ]
 
@@ -187,7 +188,7 @@ TEMPLATES = [
 # --- Authentication and sessions ------------------------------------------------------
 
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:home"
+LOGIN_REDIRECT_URL = "massupdate:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -297,6 +298,11 @@ CRMADMIN_ENCRYPTION_KEYS = _encryption_keys
 # Outgoing calls to Zoho.
 CRMADMIN_HTTP_TIMEOUT = env_int("CRMADMIN_HTTP_TIMEOUT", 30, minimum=1)
 CRMADMIN_HTTP_MAX_ATTEMPTS = env_int("CRMADMIN_HTTP_MAX_ATTEMPTS", 6, minimum=1)
+
+# Mass updates: a preview older than this must be renewed before submitting; the module
+# and field lists are cached per connection for this long (a button refreshes them).
+CRMADMIN_PREVIEW_MAX_AGE_MINUTES = env_int("CRMADMIN_PREVIEW_MAX_AGE_MINUTES", 30, minimum=1)
+CRMADMIN_METADATA_MAX_AGE_SECONDS = env_int("CRMADMIN_METADATA_MAX_AGE_SECONDS", 3600)
 
 # --- Logging: never a secret in a log line --------------------------------------------
 

@@ -6,6 +6,7 @@ from .health import healthz
 
 urlpatterns = [
     path("", include("crmadmin.accounts.urls")),
+    path("", include("crmadmin.massupdate.urls")),
     path("connections/", include("crmadmin.zoho.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

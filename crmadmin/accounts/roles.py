@@ -11,10 +11,12 @@ OPERATOR = "Operator"
 MANAGER = "Manager"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    OPERATOR: ["zoho.view_connection", "zoho.use_connection"],
+    OPERATOR: ["zoho.view_connection", "zoho.use_connection", "massupdate.add_job"],
     MANAGER: [
         "zoho.view_connection",
         "zoho.use_connection",
+        "massupdate.add_job",
+        "massupdate.view_all_jobs",
         "zoho.add_connection",
         "zoho.change_connection",
         "zoho.delete_connection",

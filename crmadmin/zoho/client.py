@@ -196,6 +196,10 @@ class ZohoClient:
     def base_url(self) -> str:
         return self.connection.api_domain.rstrip("/") + API_PATH
 
+    def ensure_token(self) -> None:
+        """Refresh the access token now if it is due, so that parallel calls share one."""
+        self._access_token()
+
     # --- Metadata -----------------------------------------------------------------------
 
     def modules(self) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_anonymous_visitor_is_sent_to_login_page(client):
-    response = client.get(reverse("accounts:home"))
+    response = client.get(reverse("massupdate:home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
@@ -43,7 +43,7 @@ def test_login_next_cannot_send_anyone_off_site(client, operator):
         {"username": "olivia", "password": PASSWORD, "next": "https://evil.example/"},
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:home")
+    assert response["Location"] == reverse("massupdate:home")
 
 
 def test_roles_exist_as_groups_with_their_permissions():
@@ -57,6 +57,6 @@ def test_roles_exist_as_groups_with_their_permissions():
 
 
 def test_only_managers_see_the_connections_link(operator_client, manager, client):
-    assert b"Connections" not in operator_client.get(reverse("accounts:home")).content
+    assert b"Connections" not in operator_client.get(reverse("massupdate:home")).content
     client.force_login(manager)
-    assert b"Connections" in client.get(reverse("accounts:home")).content
+    assert b"Connections" in client.get(reverse("massupdate:home")).content

@@ -1,0 +1,181 @@
+"""The workflow's forms. Each page's input, query strings included, passes through one."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from crmadmin.zoho.models import Connection
+
+from .fieldvalues import FieldSpec
+from .models import Job
+from .selection import FILTER_OPERATORS, MAX_RECORDS
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+OPERATOR_LABELS = {
+    "equals": "is",
+    "not_equal": "is not",
+    "starts_with": "starts with",
+    "in": "is one of (comma-separated)",
+    "greater_than": ">",
+    "greater_equal": "≥",
+    "less_than": "<",
+    "less_equal": "≤",
+    "between": "between (two values, comma-separated)",
+}
+
+
+class ConnectionChoiceForm(forms.Form):
+    connection = forms.ModelChoiceField(
+        queryset=Connection.objects.none(), empty_label=None, label="CRM connection"
+    )
+
+    def __init__(self, *args, connections, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = connections
+
+
+class NewJobForm(ConnectionChoiceForm):
+    module = forms.CharField(max_length=100)
+
+    def __init__(self, *args, modules: list[dict] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.modules = modules or []
+
+    def clean_module(self) -> str:
+        module = self.cleaned_data["module"]
+        if self.modules and module not in {m["api_name"] for m in self.modules}:
+            raise ValidationError("Choose one of the modules this connection offers.")
+        return module
+
+
+class FieldChoiceForm(forms.Form):
+    field = forms.ChoiceField(label="Field to change")
+
+    def __init__(self, *args, specs: list[FieldSpec], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [("", "Choose a field…")] + [
+            (s.api_name, f"{s.label} ({s.data_type})") for s in specs
+        ]
+
+
+class RemoveChangeForm(forms.Form):
+    field = forms.CharField(max_length=100)
+
+
+class PasteIdsForm(forms.Form):
+    ids = forms.CharField(
+        label="Record IDs",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=(
+            f"Paste up to {MAX_RECORDS:,} IDs, separated by anything: new lines, commas, "
+            "spaces, semicolons. Duplicates are removed."
+        ),
+        strip=False,
+    )
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 (with or without BOM), separated by , or ;, with a header row.",
+    )
+    id_column = forms.CharField(
+        label="ID column",
+        required=False,
+        max_length=200,
+        help_text="Leave empty to let crmadmin find it.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; at most "
+                f"{MAX_CSV_BYTES // 1024 // 1024} MB is accepted."
+            )
+        return upload
+
+
+class FilterRowForm(forms.Form):
+    field = forms.ChoiceField(required=False)
+    operator = forms.ChoiceField(required=False)
+    value = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, specs: list[FieldSpec], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.specs = {s.api_name: s for s in specs}
+        self.fields["field"].choices = [("", "—")] + [(s.api_name, s.label) for s in specs]
+        operators = sorted({op for ops in FILTER_OPERATORS.values() for op in ops})
+        self.fields["operator"].choices = [(op, OPERATOR_LABELS.get(op, op)) for op in operators]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("field"):
+            return data
+        if not data.get("value", "").strip():
+            raise ValidationError("Give a value to compare with.")
+        return data
+
+
+class BaseFilterFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        if not any(f.cleaned_data.get("field") for f in self.forms):
+            raise ValidationError("Add at least one condition.")
+
+
+FilterFormSet = forms.formset_factory(
+    FilterRowForm, formset=BaseFilterFormSet, extra=3, max_num=5, validate_max=True
+)
+
+
+class ViewChoiceForm(forms.Form):
+    cvid = forms.ChoiceField(label="Custom view")
+
+    def __init__(self, *args, views: list[dict], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cvid"].choices = [
+            (str(v["id"]), v.get("display_value") or v["name"]) for v in views
+        ]
+
+
+class PreviewFilterForm(forms.Form):
+    SHOW = [
+        ("all", "All records"),
+        ("change", "Will change"),
+        ("unchanged", "Already at target"),
+        ("not_found", "Not found"),
+        ("warnings", "With warnings"),
+    ]
+    show = forms.ChoiceField(choices=SHOW, required=False)
+    q = forms.CharField(required=False, max_length=20, label="Record ID")
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+class IncludeUnchangedForm(forms.Form):
+    include = forms.BooleanField(required=False)
+
+
+class ConfirmForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        min_length=5,
+        help_text="Why this change? It is kept with the job for the audit.",
+    )
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class ResultsFilterForm(forms.Form):
+    code = forms.CharField(required=False, max_length=60)
+    q = forms.CharField(required=False, max_length=20, label="Record ID")
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+class ExportForm(forms.Form):
+    failures = forms.BooleanField(required=False)
+
+
+class JobListFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *Job.Status.choices], required=False)
+    page = forms.IntegerField(required=False, min_value=1)

@@ -1,0 +1,349 @@
+"""A mass update: the job row is the truth, its records carry before, after and outcome.
+
+A ``Job`` goes draft → previewing → previewed → queued → running → one of the final states.
+Each selected record is a ``JobRecord`` (its before-snapshot, the after it should get,
+its overall outcome); each write call is a ``Batch`` (which ids, which fields, what Zoho
+answered); each per-record answer of a call is an ``Outcome``; the ``JobEvent`` rows are the
+job's timeline.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from crmadmin.zoho.models import Connection
+
+# Zoho codes that may succeed when sent again: locks end, approvals are given, and
+# throttling, server errors and lost answers are transient. A record that does not exist,
+# was converted, or got a value Zoho refuses fails the same way every time.
+RETRYABLE_CODES = frozenset(
+    {
+        "RECORD_LOCKED",
+        "NOT_APPROVED",
+        "NO_RESPONSE",
+        "NOT_SENT",
+        "TOO_MANY_REQUESTS",
+        "INTERNAL_ERROR",
+        "TIMEOUT",
+        "CONNECTION_ERROR",
+        "INVALID_RESPONSE",
+    }
+)
+
+
+class JobQuerySet(models.QuerySet):
+    def for_user(self, user) -> "JobQuerySet":
+        """The jobs ``user`` may see: managers see every job, operators their own."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.has_perm("massupdate.view_all_jobs"):
+            return self
+        return self.filter(owner=user)
+
+    def running(self) -> "JobQuerySet":
+        return self.filter(status__in=Job.ACTIVE_STATUSES)
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PREVIEWING = "previewing", "Previewing"
+        PREVIEWED = "previewed", "Previewed"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Selection(models.TextChoices):
+        NONE = "", "Not chosen yet"
+        PASTE = "paste", "Pasted IDs"
+        CSV = "csv", "CSV upload"
+        FILTER = "filter", "Filter"
+        VIEW = "view", "Custom view"
+        RETRY = "retry", "Failures of an earlier job"
+
+    ACTIVE_STATUSES = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
+    FINAL_STATUSES = (
+        Status.COMPLETED,
+        Status.COMPLETED_WITH_ERRORS,
+        Status.FAILED,
+        Status.CANCELLED,
+    )
+    EDITABLE_STATUSES = (Status.DRAFT, Status.PREVIEWED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
+    connection = models.ForeignKey(Connection, models.PROTECT, related_name="jobs")
+    module = models.CharField(max_length=100)
+    module_label = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
+    retry_of = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="retries"
+    )
+    # [FieldSpec.as_dict()] of the changed fields and [Change.as_dict()], in the same order.
+    fields = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    selection = models.CharField(max_length=10, choices=Selection.choices, blank=True)
+    selection_summary = models.CharField(max_length=500, blank=True)
+    selection_detail = models.JSONField(default=dict, blank=True)
+    record_count = models.PositiveIntegerField(default=0)
+    include_unchanged = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+
+    preview_total = models.PositiveIntegerField(default=0)
+    preview_done = models.PositiveIntegerField(default=0)
+    preview_started_at = models.DateTimeField(null=True, blank=True)
+    previewed_at = models.DateTimeField(null=True, blank=True)
+    preview_counts = models.JSONField(default=dict, blank=True)
+
+    # Changes whenever the preview is renewed: a Confirm form carries it, so a form shown
+    # for an older preview (another tab, the back button) cannot submit.
+    submit_token = models.UUIDField(default=uuid.uuid4)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    to_send = models.PositiveIntegerField(default=0)
+    calls_total = models.PositiveIntegerField(default=0)
+    calls_done = models.PositiveIntegerField(default=0)
+    outcome_counts = models.JSONField(default=dict, blank=True)
+    verification = models.JSONField(default=dict, blank=True)
+    client_stats = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),
+            models.Index(fields=["status"], name="job_status"),
+        ]
+        permissions = [("view_all_jobs", "Can see every operator's jobs")]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.module})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE_STATUSES
+
+    @property
+    def preview_is_stale(self) -> bool:
+        if self.previewed_at is None:
+            return True
+        max_age = timedelta(minutes=settings.CRMADMIN_PREVIEW_MAX_AGE_MINUTES)
+        return timezone.now() - self.previewed_at > max_age
+
+    @property
+    def preview_percent(self) -> int:
+        if not self.preview_total:
+            return 100 if self.previewed_at else 0
+        return min(100, self.preview_done * 100 // self.preview_total)
+
+    @property
+    def run_percent(self) -> int:
+        if self.is_final:
+            return 100
+        if not self.calls_total:
+            return 0
+        return min(100, self.calls_done * 100 // self.calls_total)
+
+    @property
+    def failure_count(self) -> int:
+        return sum(n for code, n in self.outcome_counts.items() if code != "SUCCESS")
+
+    @property
+    def success_count(self) -> int:
+        return self.outcome_counts.get("SUCCESS", 0)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    def field_names(self) -> list[str]:
+        return [c["field"] for c in self.changes]
+
+
+class JobRecord(models.Model):
+    """One selected record: what it held, what it should hold, what happened to it."""
+
+    class Status(models.TextChoices):
+        PENDING = "", "Pending"
+        SUCCESS = "success", "Success"
+        ERROR = "error", "Error"
+        SKIPPED = "skipped", "Skipped"
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="records")
+    position = models.PositiveIntegerField()
+    record_id = models.CharField(max_length=20)
+    # None until the preview has read it.
+    found = models.BooleanField(null=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    will_change = models.BooleanField(default=False)
+    warnings = models.JSONField(default=list, blank=True)
+    included = models.BooleanField(default=True)
+    batch = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    code = models.CharField(max_length=60, blank=True)
+    message = models.TextField(blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The read-back after the run: None (not checked), True (values landed), False.
+    verified = models.BooleanField(null=True)
+    verify_message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="jobrecord_position"),
+        ]
+        indexes = [
+            models.Index(fields=["job", "record_id"], name="jobrecord_record_id"),
+            models.Index(fields=["job", "code", "position"], name="jobrecord_code"),
+            models.Index(fields=["job", "included", "position"], name="jobrecord_included"),
+        ]
+
+    def __str__(self) -> str:
+        return self.record_id
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == self.Status.ERROR and self.code in RETRYABLE_CODES
+
+
+class Batch(models.Model):
+    """One write call: up to 500 ids and the fields of one step."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        NOT_SENT = "not_sent", "Not sent"
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="batches")
+    step = models.PositiveSmallIntegerField()
+    number = models.PositiveIntegerField()
+    fields = models.JSONField(default=list)
+    record_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    exchanges = models.JSONField(default=list, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["step", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "step", "number"], name="batch_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.number} step {self.step} of job {self.job_id}"
+
+
+class Outcome(models.Model):
+    """What Zoho answered about one record in one call (a step writes one group of fields)."""
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="outcomes")
+    record = models.ForeignKey(JobRecord, models.CASCADE, related_name="outcomes")
+    step = models.PositiveSmallIntegerField()
+    batch = models.PositiveIntegerField()
+    code = models.CharField(max_length=60)
+    status = models.CharField(max_length=10)
+    message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["record_id", "step"]
+        constraints = [
+            # Recorded once however often a batch's answer is processed.
+            models.UniqueConstraint(fields=["record", "step"], name="outcome_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} for {self.record_id}"
+
+
+class JobEvent(models.Model):
+    """The job's timeline: what happened, when, by whom."""
+
+    class Kind(models.TextChoices):
+        DRAFTED = "drafted", "Drafted"
+        CHANGES_SET = "changes_set", "Changes set"
+        RECORDS_SELECTED = "records_selected", "Records selected"
+        PREVIEW_STARTED = "preview_started", "Preview started"
+        PREVIEWED = "previewed", "Previewed"
+        PREVIEW_FAILED = "preview_failed", "Preview failed"
+        SUBMITTED = "submitted", "Submitted"
+        STARTED = "started", "Started"
+        CANCEL_REQUESTED = "cancel_requested", "Cancel requested"
+        FINISHED = "finished", "Finished"
+        VERIFIED = "verified", "Read back"
+        RETRIED = "retried", "Retried"
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    message = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["job", "at"], name="jobevent_job_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class MetadataCache(models.Model):
+    """A connection's module list or a module's fields, as last fetched from the CRM."""
+
+    connection = models.ForeignKey(Connection, models.CASCADE, related_name="metadata")
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(default=list)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "key"], name="metadata_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} of {self.connection}"
+
+    def is_fresh(self) -> bool:
+        max_age = timedelta(seconds=settings.CRMADMIN_METADATA_MAX_AGE_SECONDS)
+        return timezone.now() - self.fetched_at < max_age

@@ -1,0 +1,700 @@
+"""The mass-update workflow: draft → changes → records → preview → submit → run → results.
+
+Views and tasks call these keyword-only functions; each writes in a transaction, and
+anything started in the background is queued on commit. The job's row is the truth:
+every step checks the status it expects with a conditional UPDATE, so a double click, a
+second tab or a redelivered task does nothing twice.
+"""
+
+import logging
+import math
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from crmadmin.zoho.client import GET_IDS_PER_CALL, MASS_UPDATE_MAX_IDS, WriteResult, ZohoClient
+from crmadmin.zoho.errors import ZohoAuthError, ZohoError, ZohoScopeError
+from crmadmin.zoho.models import Connection
+
+from .calls import ClientPool, parallel_calls
+from .fieldvalues import Change, FieldSpec, after_value, display_value, is_same
+from .models import RETRYABLE_CODES, Batch, Job, JobEvent, JobRecord, Outcome
+
+logger = logging.getLogger("crmadmin.massupdate")
+
+Status = Job.Status
+Kind = JobEvent.Kind
+RecordStatus = JobRecord.Status
+WRITE_CHUNK = 2000
+# Zoho takes one field per mass-update call, three in Deals.
+FIELDS_PER_CALL = {"Deals": 3}
+NOT_SENT = "NOT_SENT"
+
+WARNING_TEXT = {
+    "locked": "The record is locked; Zoho will refuse to change it.",
+    "not_approved": "The record awaits approval; Zoho will refuse to change it.",
+    "converted": "The lead is converted; Zoho will refuse to change it.",
+    "not_editable": "Zoho says this record cannot be edited.",
+}
+
+
+class WorkflowError(Exception):
+    """A step that cannot be taken now, with a message for the user."""
+
+
+def record_event(job: Job, kind: str, actor=None, message: str = "") -> JobEvent:
+    return JobEvent.objects.create(job=job, kind=kind, actor=actor, message=message[:1000])
+
+
+# --- Draft, changes, records ------------------------------------------------------------
+
+
+def create_draft(*, user, connection: Connection, module: str, module_label: str) -> Job:
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=user, connection=connection, module=module, module_label=module_label
+        )
+        record_event(job, Kind.DRAFTED, user, f"{module_label} through {connection.name}")
+    return job
+
+
+def set_change(*, job: Job, spec: FieldSpec, change: Change, user) -> None:
+    """Add the change of one field, or replace that field's earlier change."""
+    _require_editable(job)
+    fields = [f for f in job.fields if f["api_name"] != spec.api_name]
+    changes = [c for c in job.changes if c["field"] != spec.api_name]
+    job.fields = [*fields, spec.as_dict()]
+    job.changes = [*changes, change.as_dict()]
+    with transaction.atomic():
+        _back_to_draft(job)
+        job.save()
+        shown = display_value(spec, change.value) or "(empty)"
+        mode = {"add": " (added to the current values)", "replace": " (replacing)"}.get(
+            change.mode, ""
+        )
+        record_event(job, Kind.CHANGES_SET, user, f"{spec.label} → {shown}{mode}")
+
+
+def remove_change(*, job: Job, field: str, user) -> None:
+    _require_editable(job)
+    job.fields = [f for f in job.fields if f["api_name"] != field]
+    job.changes = [c for c in job.changes if c["field"] != field]
+    with transaction.atomic():
+        _back_to_draft(job)
+        job.save()
+        record_event(job, Kind.CHANGES_SET, user, f"{field} removed")
+
+
+def select_records(
+    *, job: Job, ids: Sequence[str], method: str, summary: str, detail: dict, user
+) -> None:
+    """Make ``ids`` the job's records (replacing any earlier selection)."""
+    _require_editable(job)
+    with transaction.atomic():
+        JobRecord.objects.filter(job=job).delete()
+        JobRecord.objects.bulk_create(
+            (JobRecord(job=job, position=n, record_id=rid) for n, rid in enumerate(ids)),
+            batch_size=WRITE_CHUNK,
+        )
+        job.selection = method
+        job.selection_summary = summary[:500]
+        job.selection_detail = detail
+        job.record_count = len(ids)
+        _back_to_draft(job)
+        job.save()
+        record_event(job, Kind.RECORDS_SELECTED, user, f"{len(ids):,} records: {summary}")
+
+
+def _require_editable(job: Job) -> None:
+    if not job.is_editable:
+        raise WorkflowError(f"This job is {job.get_status_display().lower()}; it can't change.")
+
+
+def _back_to_draft(job: Job) -> None:
+    """Any edit makes the preview obsolete."""
+    job.status = Status.DRAFT
+    job.previewed_at = None
+    job.preview_done = 0
+    job.preview_counts = {}
+    job.submit_token = uuid.uuid4()
+
+
+# --- Preview --------------------------------------------------------------------------------
+
+
+def start_preview(*, job: Job, user) -> None:
+    if not job.changes:
+        raise WorkflowError("Choose at least one field to change first.")
+    if not job.record_count:
+        raise WorkflowError("Select the records first.")
+    from .tasks import preview_job_task
+
+    with transaction.atomic():
+        claimed = Job.objects.filter(pk=job.pk, status__in=Job.EDITABLE_STATUSES).update(
+            status=Status.PREVIEWING,
+            preview_total=job.record_count,
+            preview_done=0,
+            preview_started_at=timezone.now(),
+            previewed_at=None,
+            preview_counts={},
+            error_message="",
+            submit_token=uuid.uuid4(),
+        )
+        if not claimed:
+            raise WorkflowError("This job is not a draft any more; it can't be previewed again.")
+        record_event(job, Kind.PREVIEW_STARTED, user)
+        transaction.on_commit(lambda: preview_job_task.delay(job.pk))
+    job.refresh_from_db()
+
+
+def run_preview(*, job_id: int) -> None:
+    """Read every selected record's current values and work out before → after."""
+    job = Job.objects.select_related("connection").get(pk=job_id)
+    if job.status != Status.PREVIEWING:
+        return
+    specs = _specs(job)
+    changes = _changes(job)
+    names = [c.field for c in changes]
+    rows = list(JobRecord.objects.filter(job=job).values_list("pk", "record_id"))
+    chunks = [rows[i : i + GET_IDS_PER_CALL] for i in range(0, len(rows), GET_IDS_PER_CALL)]
+
+    def read(client: ZohoClient, chunk: list[tuple[int, str]]) -> dict[str, dict]:
+        return client.get_records(job.module, [rid for _, rid in chunk], names)
+
+    def still_previewing() -> bool:
+        return Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).exists()
+
+    try:
+        for result in parallel_calls(job.connection, chunks, read, keep_going=still_previewing):
+            if result.error is not None:
+                raise result.error
+            _store_preview_chunk(job, result.item, result.value, specs, changes)
+    except ZohoError as exc:
+        _preview_failed(job, exc.user_message)
+        return
+    if not still_previewing():
+        return
+    counts = _preview_counts(job)
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).update(
+            status=Status.PREVIEWED,
+            previewed_at=timezone.now(),
+            preview_counts=counts,
+            preview_done=len(rows),
+        )
+        record_event(
+            job,
+            Kind.PREVIEWED,
+            message=(
+                f"{counts['will_change']:,} will change, {counts['unchanged']:,} already "
+                f"at the target, {counts['not_found']:,} not found"
+            ),
+        )
+
+
+def _store_preview_chunk(
+    job: Job,
+    chunk: list[tuple[int, str]],
+    found: dict[str, dict],
+    specs: dict[str, FieldSpec],
+    changes: list[Change],
+) -> None:
+    updated = []
+    for pk, record_id in chunk:
+        record = JobRecord(pk=pk, job=job, record_id=record_id)
+        data = found.get(record_id)
+        record.found = data is not None
+        if data is None:
+            record.before, record.after, record.will_change = None, None, False
+            record.warnings = []
+            # Sent all the same: Zoho's answer (INVALID_DATA) is the record's outcome.
+            record.included = True
+        else:
+            record.before = {c.field: data.get(c.field) for c in changes}
+            record.after = {
+                c.field: after_value(specs[c.field], c, record.before[c.field]) for c in changes
+            }
+            record.will_change = any(
+                not is_same(specs[c.field], record.before[c.field], record.after[c.field])
+                for c in changes
+            )
+            record.warnings = _warnings(data)
+            record.included = record.will_change or job.include_unchanged
+        updated.append(record)
+    with transaction.atomic():
+        JobRecord.objects.bulk_update(
+            updated, ["found", "before", "after", "will_change", "warnings", "included"]
+        )
+        Job.objects.filter(pk=job.pk).update(preview_done=F("preview_done") + len(chunk))
+
+
+def _warnings(data: dict[str, Any]) -> list[str]:
+    warnings = []
+    if data.get("$locked_for_me"):
+        warnings.append("locked")
+    if data.get("$approved") is False or data.get("$approval_state") == "approval_process_pending":
+        warnings.append("not_approved")
+    if data.get("$converted"):
+        warnings.append("converted")
+    if data.get("$editable") is False and not warnings:
+        warnings.append("not_editable")
+    return warnings
+
+
+def _preview_counts(job: Job) -> dict[str, int]:
+    records = JobRecord.objects.filter(job=job)
+    found = records.filter(found=True)
+    return {
+        "will_change": found.filter(will_change=True).count(),
+        "unchanged": found.filter(will_change=False).count(),
+        "not_found": records.filter(found=False).count(),
+        "warnings": found.exclude(warnings=[]).count(),
+        "to_send": records.filter(included=True).count(),
+    }
+
+
+def _preview_failed(job: Job, message: str) -> None:
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).update(
+            status=Status.DRAFT, error_message=f"The preview failed: {message}"
+        )
+        record_event(job, Kind.PREVIEW_FAILED, message=message)
+
+
+def set_include_unchanged(*, job: Job, include: bool) -> None:
+    if job.status != Status.PREVIEWED:
+        raise WorkflowError("Only a previewed job's selection can be adjusted.")
+    with transaction.atomic():
+        JobRecord.objects.filter(job=job, found=True, will_change=False).update(included=include)
+        job.include_unchanged = include
+        job.preview_counts = _preview_counts(job)
+        job.save(update_fields=["include_unchanged", "preview_counts", "updated_at"])
+
+
+# --- Submit ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cost:
+    records: int
+    write_calls: int
+    read_calls: int
+
+    @property
+    def credits(self) -> int:
+        # One credit a call: a mass update counts as one call whatever its size.
+        return self.write_calls + self.read_calls
+
+
+def estimate_cost(job: Job) -> Cost:
+    to_send = job.preview_counts.get("to_send", 0)
+    steps = len(plan_steps(job.module, _changes(job)))
+    return Cost(
+        records=to_send,
+        write_calls=steps * math.ceil(to_send / MASS_UPDATE_MAX_IDS),
+        # The read-back after the run.
+        read_calls=math.ceil(to_send / GET_IDS_PER_CALL),
+    )
+
+
+def submit(*, job: Job, user, reason: str, token: uuid.UUID) -> bool:
+    """Queue the job; False when this form was already used or the preview is stale."""
+    from .tasks import run_job_task
+
+    if job.preview_is_stale:
+        raise WorkflowError("The preview is too old: renew it before submitting.")
+    if not job.preview_counts.get("to_send"):
+        raise WorkflowError("No record would be sent: nothing to submit.")
+    with transaction.atomic():
+        claimed = Job.objects.filter(pk=job.pk, status=Status.PREVIEWED, submit_token=token).update(
+            status=Status.QUEUED,
+            reason=reason,
+            submitted_by=user,
+            submitted_at=timezone.now(),
+            submit_token=uuid.uuid4(),
+        )
+        if not claimed:
+            return False
+        record_event(job, Kind.SUBMITTED, user, reason)
+        transaction.on_commit(lambda: run_job_task.delay(job.pk))
+    return True
+
+
+def cancel(*, job: Job, user) -> bool:
+    """Stop a queued or running job: batches not yet sent are not sent."""
+    with transaction.atomic():
+        asked = Job.objects.filter(
+            pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING], cancel_requested_at=None
+        ).update(cancel_requested_at=timezone.now(), cancelled_by=user)
+        if asked:
+            record_event(job, Kind.CANCEL_REQUESTED, user)
+    if asked:
+        # A queued job that no worker has claimed yet ends here.
+        _finish_if_unclaimed(job.pk)
+    return bool(asked)
+
+
+def _finish_if_unclaimed(job_id: int) -> None:
+    with transaction.atomic():
+        if Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
+            status=Status.CANCELLED, finished_at=timezone.now()
+        ):
+            JobRecord.objects.filter(job_id=job_id, included=True).update(
+                status=RecordStatus.ERROR, code=NOT_SENT, message="Cancelled before it was sent."
+            )
+            job = Job.objects.get(pk=job_id)
+            job.outcome_counts = _outcome_counts(job)
+            job.save(update_fields=["outcome_counts", "updated_at"])
+            record_event(job, Kind.FINISHED, message="Cancelled before it started.")
+
+
+# --- Run --------------------------------------------------------------------------------------
+
+
+def plan_steps(module: str, changes: Sequence[Change]) -> list[list[Change]]:
+    """Group the changes into calls: one field a call, or up to three in Deals.
+
+    ``over_write`` is one flag per call, so multi-selects that replace and ones that add
+    never share a call.
+    """
+    per_call = FIELDS_PER_CALL.get(module, 1)
+    steps: list[list[Change]] = []
+    for change in changes:
+        for step in steps:
+            modes = {c.over_write for c in step if c.over_write is not None}
+            fits = change.over_write is None or not modes or change.over_write in modes
+            if len(step) < per_call and fits:
+                step.append(change)
+                break
+        else:
+            steps.append([change])
+    return steps
+
+
+def run_job(*, job_id: int) -> None:
+    """Send every batch, record every outcome, read the records back, finish the job."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    job = Job.objects.select_related("connection").get(pk=job_id)
+    if claimed:
+        record_event(job, Kind.STARTED)
+    elif job.status != Status.RUNNING:
+        return
+    steps = plan_steps(job.module, _changes(job))
+    _plan_batches(job, steps)
+    fatal: ZohoError | None = None
+
+    def not_cancelled() -> bool:
+        return (
+            fatal is None
+            and not Job.objects.filter(pk=job.pk, cancel_requested_at__isnull=False).exists()
+        )
+
+    def send(client: ZohoClient, batch: Batch) -> WriteResult:
+        step = steps[batch.step]
+        data = {c.field: c.value for c in step}
+        over_write = next((c.over_write for c in step if c.over_write is not None), None)
+        return client.mass_update(job.module, batch.record_ids, data, over_write=over_write)
+
+    pending = list(Batch.objects.filter(job=job, status=Batch.Status.PENDING))
+    pool = ClientPool.sized(job.connection, len(pending))
+    try:
+        calls = parallel_calls(job.connection, pending, send, keep_going=not_cancelled, pool=pool)
+        for result in calls:
+            error = result.error
+            if error is not None and not isinstance(error, ZohoError):
+                raise error
+            _record_batch(job, result.item, result.value, error, result.exchanges)
+            if isinstance(error, ZohoAuthError | ZohoScopeError):
+                fatal = error
+    except ZohoError as exc:  # the token could not be had before the first call
+        fatal = exc
+    Job.objects.filter(pk=job.pk).update(client_stats=pool.stats())
+    _mark_unsent(job, fatal)
+    if fatal is None and not job.cancel_requested_at:
+        _read_back(job)
+    _finish(job, fatal)
+
+
+def _plan_batches(job: Job, steps: list[list[Change]]) -> None:
+    if Batch.objects.filter(job=job).exists():
+        return  # planned by an earlier delivery of this task
+    with transaction.atomic():
+        JobRecord.objects.filter(job=job, included=False).update(
+            status=RecordStatus.SKIPPED, code="", message="Already at the target value: not sent."
+        )
+        ids = list(
+            JobRecord.objects.filter(job=job, included=True)
+            .order_by("position")
+            .values_list("pk", "record_id")
+        )
+        batches = []
+        for number, start in enumerate(range(0, len(ids), MASS_UPDATE_MAX_IDS), start=1):
+            chunk = ids[start : start + MASS_UPDATE_MAX_IDS]
+            JobRecord.objects.filter(pk__in=[pk for pk, _ in chunk]).update(batch=number)
+            for step_number, step in enumerate(steps):
+                batches.append(
+                    Batch(
+                        job=job,
+                        step=step_number,
+                        number=number,
+                        fields=[c.field for c in step],
+                        record_ids=[rid for _, rid in chunk],
+                    )
+                )
+        Batch.objects.bulk_create(batches)
+        job.to_send = len(ids)
+        job.calls_total = len(batches)
+        job.save(update_fields=["to_send", "calls_total", "updated_at"])
+
+
+def _record_batch(
+    job: Job,
+    batch: Batch,
+    result: WriteResult | None,
+    error: ZohoError | None,
+    exchanges: list,
+) -> None:
+    """Store one call's answer: an outcome per record, the records' overall state, counts."""
+    record_pks = dict(
+        JobRecord.objects.filter(job=job, batch=batch.number).values_list("record_id", "pk")
+    )
+    if result is not None:
+        outcomes = [(o.record_id, o.code, o.status, o.message, o.details) for o in result.outcomes]
+        http_status = result.http_status
+        request_error = result.request_error
+    else:
+        assert error is not None
+        outcomes = [
+            (rid, error.code, "error", error.message, error.details) for rid in batch.record_ids
+        ]
+        http_status = error.http_status
+        request_error = error
+    now = timezone.now()
+    with transaction.atomic():
+        Outcome.objects.bulk_create(
+            [
+                Outcome(
+                    job=job,
+                    record_id=record_pks[rid],
+                    step=batch.step,
+                    batch=batch.number,
+                    code=code,
+                    status=status,
+                    message=message,
+                    details=details,
+                    http_status=http_status,
+                    created_at=now,
+                )
+                for rid, code, status, message, details in outcomes
+                if rid in record_pks
+            ],
+            ignore_conflicts=True,
+        )
+        _apply_outcomes(job, record_pks, outcomes, http_status)
+        batch.status = Batch.Status.DONE if result is not None else Batch.Status.FAILED
+        batch.http_status = http_status
+        batch.error_code = request_error.code if request_error else ""
+        batch.error_message = request_error.message if request_error else ""
+        batch.attempts = len(exchanges)
+        batch.exchanges = [e.as_dict() for e in exchanges]
+        batch.sent_at = exchanges[0].started_at if exchanges else now
+        batch.finished_at = now
+        batch.save()
+        Job.objects.filter(pk=job.pk).update(
+            calls_done=F("calls_done") + 1,
+            heartbeat_at=now,
+            outcome_counts=_outcome_counts(job),
+        )
+
+
+def _apply_outcomes(
+    job: Job, record_pks: dict[str, int], outcomes: list[tuple], http_status: int | None
+) -> None:
+    """Set each record's overall outcome: a failure in any call outweighs success in others."""
+    succeeded = [record_pks[o[0]] for o in outcomes if o[2] == "success" and o[0] in record_pks]
+    failed: dict[tuple[str, str], list[int]] = {}
+    for rid, code, status, message, _details in outcomes:
+        if status != "success" and rid in record_pks:
+            failed.setdefault((code, message), []).append(record_pks[rid])
+    records = JobRecord.objects.filter(job=job)
+    if succeeded:
+        records.filter(pk__in=succeeded, status=RecordStatus.PENDING).update(
+            status=RecordStatus.SUCCESS, code="SUCCESS", message="", http_status=http_status
+        )
+    for (code, message), pks in failed.items():
+        records.filter(pk__in=pks).exclude(status=RecordStatus.ERROR).update(
+            status=RecordStatus.ERROR, code=code, message=message, http_status=http_status
+        )
+
+
+def _mark_unsent(job: Job, fatal: ZohoError | None) -> None:
+    unsent = Batch.objects.filter(job=job, status=Batch.Status.PENDING)
+    numbers = list(unsent.values_list("number", flat=True).distinct())
+    if not numbers:
+        return
+    message = (
+        f"Not sent: the job stopped after {fatal.user_message}"
+        if fatal
+        else "Not sent: the job was cancelled."
+    )
+    with transaction.atomic():
+        unsent.update(status=Batch.Status.NOT_SENT, error_message=message)
+        JobRecord.objects.filter(job=job, batch__in=numbers, status=RecordStatus.PENDING).update(
+            status=RecordStatus.ERROR, code=NOT_SENT, message=message
+        )
+        Job.objects.filter(pk=job.pk).update(outcome_counts=_outcome_counts(job))
+
+
+def _read_back(job: Job) -> None:
+    """Read the changed records again and check each holds the value it should."""
+    specs = _specs(job)
+    names = list(specs)
+    rows = list(
+        JobRecord.objects.filter(job=job, status=RecordStatus.SUCCESS)
+        .exclude(after=None)
+        .values_list("pk", "record_id", "after")
+    )
+    chunks = [rows[i : i + GET_IDS_PER_CALL] for i in range(0, len(rows), GET_IDS_PER_CALL)]
+
+    def read(client: ZohoClient, chunk: list[tuple]) -> dict[str, dict]:
+        return client.get_records(job.module, [rid for _, rid, _ in chunk], names)
+
+    checked = mismatched = unreadable = 0
+    for result in parallel_calls(job.connection, chunks, read):
+        if result.error is not None:
+            unreadable += len(result.item)
+            continue
+        good, bad = [], []
+        for pk, record_id, after in result.item:
+            current = result.value.get(record_id)
+            problems = _mismatches(specs, after, current)
+            if problems:
+                bad.append(JobRecord(pk=pk, verified=False, verify_message="; ".join(problems)))
+            else:
+                good.append(pk)
+        JobRecord.objects.filter(pk__in=good).update(verified=True)
+        JobRecord.objects.bulk_update(bad, ["verified", "verify_message"])
+        checked += len(result.item)
+        mismatched += len(bad)
+    summary = {"checked": checked, "mismatched": mismatched, "unreadable": unreadable}
+    Job.objects.filter(pk=job.pk).update(verification=summary)
+    record_event(
+        job,
+        Kind.VERIFIED,
+        message=f"{checked:,} records read back, {mismatched:,} do not hold the new value"
+        + (f", {unreadable:,} could not be read" if unreadable else ""),
+    )
+
+
+def _mismatches(specs: dict[str, FieldSpec], after: dict, current: dict | None) -> list[str]:
+    if current is None:
+        return ["the record could not be read back"]
+    problems = []
+    for name, expected in after.items():
+        spec = specs[name]
+        if not is_same(spec, current.get(name), expected):
+            problems.append(
+                f"{spec.label} holds {display_value(spec, current.get(name)) or '(empty)'}, "
+                f"expected {display_value(spec, expected) or '(empty)'}"
+            )
+    return problems
+
+
+def _finish(job: Job, fatal: ZohoError | None) -> None:
+    job.refresh_from_db()
+    counts = _outcome_counts(job)
+    sent = sum(n for code, n in counts.items() if code != NOT_SENT)
+    if job.cancel_requested_at:
+        status = Status.CANCELLED
+    elif fatal is not None or (job.to_send and not counts.get("SUCCESS")):
+        status = Status.FAILED
+    elif any(code != "SUCCESS" for code in counts):
+        status = Status.COMPLETED_WITH_ERRORS
+    else:
+        status = Status.COMPLETED
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+            status=status,
+            finished_at=timezone.now(),
+            outcome_counts=counts,
+            error_message=fatal.user_message if fatal else "",
+        )
+        summary = ", ".join(f"{code} {n:,}" for code, n in sorted(counts.items())) or "nothing"
+        record_event(
+            job, Kind.FINISHED, message=f"{Status(status).label}: {sent:,} sent; {summary}"
+        )
+    logger.info("mass update job %s finished: %s %s", job.pk, status, counts)
+
+
+def _outcome_counts(job: Job) -> dict[str, int]:
+    rows = (
+        JobRecord.objects.filter(job=job)
+        .exclude(code="")
+        .values("code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["code"]: row["n"] for row in rows}
+
+
+# --- Retry --------------------------------------------------------------------------------
+
+
+def retry_failed(*, job: Job, user) -> Job:
+    """A new job, linked to this one, for the records whose failure may pass on a retry."""
+    if not job.is_final:
+        raise WorkflowError("Only a finished job can be retried.")
+    ids = list(
+        JobRecord.objects.filter(
+            job=job, status=RecordStatus.ERROR, code__in=RETRYABLE_CODES
+        ).values_list("record_id", flat=True)
+    )
+    if not ids:
+        raise WorkflowError("No failure of this job can be retried.")
+    codes = Counter(
+        JobRecord.objects.filter(job=job, record_id__in=ids).values_list("code", flat=True)
+    )
+    with transaction.atomic():
+        retry = Job.objects.create(
+            owner=user,
+            connection=job.connection,
+            module=job.module,
+            module_label=job.module_label,
+            retry_of=job,
+            fields=job.fields,
+            changes=job.changes,
+            include_unchanged=job.include_unchanged,
+        )
+        record_event(retry, Kind.DRAFTED, user, f"Retry of job {job.pk}")
+        summary = ", ".join(f"{code} {n:,}" for code, n in sorted(codes.items()))
+        select_records(
+            job=retry,
+            ids=ids,
+            method=Job.Selection.RETRY,
+            summary=f"failures of job {job.pk} ({summary})",
+            detail={"retry_of": job.pk, "codes": dict(codes)},
+            user=user,
+        )
+        record_event(job, Kind.RETRIED, user, f"Job {retry.pk} retries {len(ids):,} records")
+    start_preview(job=retry, user=user)
+    return retry
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def _specs(job: Job) -> dict[str, FieldSpec]:
+    return {f["api_name"]: FieldSpec.from_dict(f) for f in job.fields}
+
+
+def _changes(job: Job) -> list[Change]:
+    return [Change.from_dict(c) for c in job.changes]

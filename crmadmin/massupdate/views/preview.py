@@ -1,0 +1,137 @@
+"""Steps 4 and 5: the before → after preview, and the confirmation that submits the job."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from .. import operations
+from ..fieldvalues import FieldSpec, display_value
+from ..forms import ConfirmForm, IncludeUnchangedForm, PreviewFilterForm
+from ..models import Job, JobRecord
+from . import get_own_job, operator_required, query_without_page
+
+PAGE_SIZE = 100
+Status = Job.Status
+
+PREVIEW_FILTERS = {
+    "all": {},
+    "change": {"found": True, "will_change": True},
+    "unchanged": {"found": True, "will_change": False},
+    "not_found": {"found": False},
+}
+
+
+@require_http_methods(["GET", "POST"])
+@operator_required
+def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_own_job(request, pk)
+    if request.method == "POST":
+        try:
+            operations.start_preview(job=job, user=request.user)
+        except operations.WorkflowError as exc:
+            messages.error(request, str(exc))
+        return redirect("massupdate:job-preview", job.pk)
+    if request.htmx and request.htmx.target == "preview-progress":
+        if job.status != Status.PREVIEWING:
+            return HttpResponseClientRefresh()
+        return render(request, "massupdate/job_preview.html#preview-progress", {"job": job})
+    form = PreviewFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    context = {
+        "job": job,
+        "form": form,
+        "query": query_without_page(request),
+        **_preview_table(job, filters),
+    }
+    if job.status == Status.PREVIEWED:
+        context["cost"] = operations.estimate_cost(job)
+    return render(request, "massupdate/job_preview.html", context)
+
+
+def _preview_table(job: Job, filters: dict) -> dict:
+    if job.status != Status.PREVIEWED:
+        return {}
+    records = JobRecord.objects.filter(job=job)
+    show = filters.get("show") or "all"
+    if show == "warnings":
+        records = records.filter(found=True).exclude(warnings=[])
+    else:
+        records = records.filter(**PREVIEW_FILTERS[show])
+    if filters.get("q"):
+        records = records.filter(record_id=filters["q"].strip())
+    page = Paginator(records.order_by("position"), PAGE_SIZE).get_page(filters.get("page"))
+    specs = [FieldSpec.from_dict(f) for f in job.fields]
+    return {"page": page, "rows": described_rows(page.object_list, specs), "specs": specs}
+
+
+def described_rows(records, specs: list[FieldSpec]) -> list[dict]:
+    """Each record with its fields' before and after as text, for the tables."""
+    rows = []
+    for record in records:
+        before, after = record.before or {}, record.after or {}
+        cells = [
+            {
+                "before": display_value(spec, before.get(spec.api_name)),
+                "after": display_value(spec, after.get(spec.api_name)),
+                "same": record.found
+                and spec.api_name in after
+                and display_value(spec, before.get(spec.api_name))
+                == display_value(spec, after.get(spec.api_name)),
+            }
+            for spec in specs
+        ]
+        warnings = [operations.WARNING_TEXT.get(w, w) for w in record.warnings or []]
+        rows.append({"record": record, "cells": cells, "warnings": warnings})
+    return rows
+
+
+@require_POST
+@operator_required
+def job_include_unchanged(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_own_job(request, pk)
+    form = IncludeUnchangedForm(request.POST)
+    if form.is_valid():
+        try:
+            operations.set_include_unchanged(job=job, include=form.cleaned_data["include"])
+        except operations.WorkflowError as exc:
+            messages.error(request, str(exc))
+    return redirect("massupdate:job-preview", job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@operator_required
+def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_own_job(request, pk)
+    if job.status in (Status.QUEUED, Status.RUNNING) or job.is_final:
+        messages.info(request, "This job was already submitted.")
+        return redirect("massupdate:job-detail", job.pk)
+    if job.status != Status.PREVIEWED:
+        messages.error(request, "Preview the job before confirming it.")
+        return redirect("massupdate:job-preview", job.pk)
+    form = ConfirmForm(request.POST or None, initial={"token": job.submit_token})
+    if request.method == "POST" and form.is_valid():
+        try:
+            submitted = operations.submit(
+                job=job,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                token=form.cleaned_data["token"],
+            )
+        except operations.WorkflowError as exc:
+            messages.error(request, str(exc))
+            return redirect("massupdate:job-preview", job.pk)
+        if not submitted:
+            messages.info(request, "This job was already submitted; it was not started twice.")
+        return redirect("massupdate:job-detail", job.pk)
+    context = {
+        "job": job,
+        "form": form,
+        "cost": operations.estimate_cost(job),
+        "preview_max_age": settings.CRMADMIN_PREVIEW_MAX_AGE_MINUTES,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "massupdate/job_confirm.html", context, status=status)
