@@ -7,20 +7,7 @@ from crmadmin.zoho.models import Connection
 
 from .fieldvalues import FieldSpec
 from .models import Job
-from .selection import FILTER_OPERATORS, MAX_RECORDS
-
-MAX_CSV_BYTES = 20 * 1024 * 1024
-OPERATOR_LABELS = {
-    "equals": "is",
-    "not_equal": "is not",
-    "starts_with": "starts with",
-    "in": "is one of (comma-separated)",
-    "greater_than": ">",
-    "greater_equal": "≥",
-    "less_than": "<",
-    "less_equal": "≤",
-    "between": "between (two values, comma-separated)",
-}
+from .selection import FILTER_OPERATORS, MAX_CSV_BYTES, MAX_RECORDS, OPERATOR_LABELS
 
 
 class ConnectionChoiceForm(forms.Form):

@@ -19,7 +19,7 @@ def test_operator_logs_in_and_sees_the_dashboard(client, operator):
     )
     assert response.status_code == 200
     assert response.context["user"] == operator
-    assert b"Dashboard" in response.content
+    assert b"Your mass updates" in response.content
     assert b"Operator" in response.content
 
 

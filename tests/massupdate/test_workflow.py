@@ -36,11 +36,15 @@ def test_operator_runs_a_mass_update_and_sees_every_records_outcome(operator_cli
     assert response.status_code == 302
 
     others = list(
-        Record.objects.filter(module="Leads", approval_state="approved", locked_action="", converted=False)
+        Record.objects.filter(
+            module="Leads", approval_state="approved", locked_action="", converted=False
+        )
         .exclude(id__in=SUCCESS_IDS)
         .values_list("id", flat=True)[:5]
     )
-    pasted = "\n".join([*SUCCESS_IDS, NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_IDS[0], *others, "abc"])
+    pasted = "\n".join(
+        [*SUCCESS_IDS, NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_IDS[0], *others, "abc"]
+    )
     response = operator_client.post(
         reverse("massupdate:job-records-select", args=[job.pk, "paste"]), {"ids": pasted}
     )
