@@ -227,6 +227,7 @@ class JobRecord(models.Model):
             models.Index(fields=["job", "record_id"], name="jobrecord_record_id"),
             models.Index(fields=["job", "code", "position"], name="jobrecord_code"),
             models.Index(fields=["job", "included", "position"], name="jobrecord_included"),
+            models.Index(fields=["job", "batch"], name="jobrecord_batch"),
         ]
 
     def __str__(self) -> str:
