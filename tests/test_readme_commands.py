@@ -15,7 +15,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
+from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, SUCCESS_LEADS
 from tests.conftest import CONTRACT_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,60 @@ def test_the_readme_curl_call_gets_the_shape_of_the_success_recording(demo):
         assert got["details"]["id"] == expected["details"]["id"]
         assert got["details"]["Created_Time"] == expected["details"]["Created_Time"]
         assert got["details"]["Created_By"] == expected["details"]["Created_By"]
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+def _wait_for(session: requests.Session, url: str, text: str, log: Path) -> str:
+    deadline = time.monotonic() + 120
+    while True:
+        html = session.get(url, timeout=10).text
+        if text in html:
+            return html
+        assert time.monotonic() < deadline, f"{text!r} never showed at {url}\n{log.read_text()}"
+        time.sleep(0.5)
+
+
+def test_the_demo_operator_runs_a_mass_update_and_sees_every_outcome(demo):
+    """What "Done when" asks: a new user runs a mass update on the demo data in the demo."""
+    base, session = demo["base"], requests.Session()
+    login = session.get(base + "/login/", timeout=10).text
+    session.post(
+        base + "/login/",
+        {
+            "username": "operator",
+            "password": "crmadmin-demo",
+            "csrfmiddlewaretoken": _hidden(login, "csrfmiddlewaretoken"),
+        },
+        timeout=10,
+    )
+    new = session.get(base + "/jobs/new/", timeout=10).text
+    csrf = {"csrfmiddlewaretoken": _hidden(new, "csrfmiddlewaretoken")}
+    changes = session.post(
+        base + "/jobs/new/", {**csrf, "connection": _hidden(new, "connection"), "module": "Leads"}
+    )
+    job_url = changes.url.removesuffix("changes/")
+    session.post(job_url + "changes/?field=City", {**csrf, "field": "City", "value": "Demo City"})
+    ids = [i for i, _ in SUCCESS_LEADS] + [NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_IDS[0]]
+    session.post(job_url + "records/paste/", {**csrf, "ids": "\n".join(ids)})
+    session.post(job_url + "preview/", csrf)
+    _wait_for(session, job_url + "preview/", "will change", demo["log"])
+    confirm = session.get(job_url + "confirm/", timeout=10).text
+    session.post(
+        job_url + "confirm/", {**csrf, "token": _hidden(confirm, "token"), "reason": "Demo run"}
+    )
+    html = _wait_for(session, job_url, "Completed with errors", demo["log"])
+    for code, count in (
+        ("SUCCESS", 3),
+        ("NOT_APPROVED", 1),
+        ("RECORD_LOCKED", 1),
+        ("INVALID_DATA", 1),
+    ):
+        assert f"{code}</span> {count}" in html
 
 
 def test_ctrl_c_stops_the_web_server_and_the_worker(demo):
