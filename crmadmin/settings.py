@@ -303,6 +303,8 @@ CRMADMIN_HTTP_MAX_ATTEMPTS = env_int("CRMADMIN_HTTP_MAX_ATTEMPTS", 6, minimum=1)
 # and field lists are cached per connection for this long (a button refreshes them).
 CRMADMIN_PREVIEW_MAX_AGE_MINUTES = env_int("CRMADMIN_PREVIEW_MAX_AGE_MINUTES", 30, minimum=1)
 CRMADMIN_METADATA_MAX_AGE_SECONDS = env_int("CRMADMIN_METADATA_MAX_AGE_SECONDS", 3600)
+# Records per mass-update call: Zoho takes at most 500; fewer means smaller steps to cancel.
+CRMADMIN_BATCH_SIZE = min(500, env_int("CRMADMIN_BATCH_SIZE", 500, minimum=1))
 
 # --- Logging: never a secret in a log line --------------------------------------------
 

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from crmadmin.zoho.client import GET_IDS_PER_CALL, MASS_UPDATE_MAX_IDS, WriteResult, ZohoClient
+from crmadmin.zoho.client import GET_IDS_PER_CALL, WriteResult, ZohoClient
 from crmadmin.zoho.errors import ZohoAuthError, ZohoError, ZohoScopeError
 from crmadmin.zoho.models import Connection
 
@@ -297,7 +298,7 @@ def estimate_cost(job: Job) -> Cost:
     steps = len(plan_steps(job.module, _changes(job)))
     return Cost(
         records=to_send,
-        write_calls=steps * math.ceil(to_send / MASS_UPDATE_MAX_IDS),
+        write_calls=steps * math.ceil(to_send / settings.CRMADMIN_BATCH_SIZE),
         # The read-back after the run.
         read_calls=math.ceil(to_send / GET_IDS_PER_CALL),
     )
@@ -437,8 +438,9 @@ def _plan_batches(job: Job, steps: list[list[Change]]) -> None:
             .values_list("pk", "record_id")
         )
         batches = []
-        for number, start in enumerate(range(0, len(ids), MASS_UPDATE_MAX_IDS), start=1):
-            chunk = ids[start : start + MASS_UPDATE_MAX_IDS]
+        size = settings.CRMADMIN_BATCH_SIZE
+        for number, start in enumerate(range(0, len(ids), size), start=1):
+            chunk = ids[start : start + size]
             JobRecord.objects.filter(pk__in=[pk for pk, _ in chunk]).update(batch=number)
             for step_number, step in enumerate(steps):
                 batches.append(
@@ -613,7 +615,7 @@ def _finish(job: Job, fatal: ZohoError | None) -> None:
     job.refresh_from_db()
     counts = _outcome_counts(job)
     sent = sum(n for code, n in counts.items() if code != NOT_SENT)
-    if job.cancel_requested_at:
+    if job.cancel_requested_at and counts.get(NOT_SENT):
         status = Status.CANCELLED
     elif fatal is not None or (job.to_send and not counts.get("SUCCESS")):
         status = Status.FAILED

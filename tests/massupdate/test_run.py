@@ -187,7 +187,7 @@ def test_a_stale_preview_must_be_renewed(operator, connection, settings):
     assert Job.objects.get(pk=job.pk).status == Job.Status.PREVIEWED
 
 
-def test_cancel_stops_the_batches_not_yet_sent(operator, connection):
+def test_cancel_stops_the_batches_not_yet_sent(operator, connection, settings):
     connection.concurrency_limit = 1
     connection.save()
     ids = writable("Leads", 30)
@@ -195,8 +195,7 @@ def test_cancel_stops_the_batches_not_yet_sent(operator, connection):
     # Three batches of ten would be sent one after the other; make each take a while.
     Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED)
     faults.configure(latency=0.4)
-    original_max = operations.MASS_UPDATE_MAX_IDS
-    operations.MASS_UPDATE_MAX_IDS = 10
+    settings.CRMADMIN_BATCH_SIZE = 10
     try:
         worker = threading.Thread(target=operations.run_job, kwargs={"job_id": job.pk})
         worker.start()
@@ -206,7 +205,6 @@ def test_cancel_stops_the_batches_not_yet_sent(operator, connection):
         assert operations.cancel(job=job, user=operator)
         worker.join(timeout=60)
     finally:
-        operations.MASS_UPDATE_MAX_IDS = original_max
         faults.reset()
 
     job.refresh_from_db()

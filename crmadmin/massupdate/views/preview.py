@@ -17,6 +17,10 @@ from . import get_own_job, operator_required, query_without_page
 PAGE_SIZE = 100
 Status = Job.Status
 
+STALE_FORM = (
+    "This confirmation was made for an earlier preview, so nothing was submitted. "
+    "Check the current preview and confirm again."
+)
 PREVIEW_FILTERS = {
     "all": {},
     "change": {"found": True, "will_change": True},
@@ -124,8 +128,13 @@ def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         except operations.WorkflowError as exc:
             messages.error(request, str(exc))
             return redirect("massupdate:job-preview", job.pk)
-        if not submitted:
-            messages.info(request, "This job was already submitted; it was not started twice.")
+        if submitted:
+            return redirect("massupdate:job-detail", job.pk)
+        job.refresh_from_db()
+        if job.status == Status.PREVIEWED:
+            messages.error(request, STALE_FORM)
+            return redirect("massupdate:job-preview", job.pk)
+        messages.info(request, "This job was already submitted; it was not started twice.")
         return redirect("massupdate:job-detail", job.pk)
     context = {
         "job": job,
