@@ -421,7 +421,12 @@ def run_job(*, job_id: int) -> None:
     Job.objects.filter(pk=job.pk).update(client_stats=pool.stats())
     _mark_unsent(job, fatal)
     if fatal is None and not job.cancel_requested_at:
-        _read_back(job)
+        try:
+            _read_back(job)
+        except ZohoError as exc:
+            # The values were written; only the check failed. Say so, and still finish.
+            Job.objects.filter(pk=job.pk).update(verification={"error": exc.user_message})
+            record_event(job, Kind.VERIFIED, message=f"Read-back failed: {exc.user_message}")
     _finish(job, fatal)
 
 

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from crmadmin.massupdate import operations
 from crmadmin.massupdate.models import Batch, Job, JobEvent, JobRecord, Outcome
@@ -266,3 +267,34 @@ def test_a_preview_the_crm_refuses_returns_the_job_to_draft_with_the_reason(oper
     assert job.status == Job.Status.DRAFT
     assert job.error_message.startswith("The preview failed:")
     assert JobEvent.objects.filter(job=job, kind=JobEvent.Kind.PREVIEW_FAILED).exists()
+
+
+def test_a_connection_whose_token_is_gone_fails_the_job_and_sends_nothing(operator, connection):
+    ids = writable("Leads", 3)
+    job = preview(build_job(operator, connection, "Leads", {"City": {"value": "Cork"}}, ids))
+    connection.refresh_from_db()
+    connection.refresh_token = "1000.revoked.token"
+    connection.access_token_expires_at = timezone.now() - timedelta(minutes=1)
+    connection.save()
+    job = run(job)
+
+    assert job.status == Job.Status.FAILED
+    assert job.outcome_counts == {"NOT_SENT": 3}
+    assert "invalid" in job.error_message.lower()
+    assert not any(sandbox_value(i, "City") == "Cork" for i in ids)
+
+
+def test_records_the_crm_cannot_read_back_are_reported_not_guessed(operator, connection, settings):
+    ids = writable("Leads", 3)
+    job = preview(build_job(operator, connection, "Leads", {"City": {"value": "Bonn"}}, ids))
+    settings.CRMADMIN_HTTP_MAX_ATTEMPTS = 1
+    faults.queue("ok", "500")  # the write succeeds, the read-back gets a server error
+    try:
+        job = run(job)
+    finally:
+        faults.reset()
+
+    assert job.status == Job.Status.COMPLETED
+    assert job.verification == {"checked": 0, "mismatched": 0, "unreadable": 3}
+    assert not JobRecord.objects.filter(job=job, verified__isnull=False).exists()
+    assert all(sandbox_value(i, "City") == "Bonn" for i in ids)
