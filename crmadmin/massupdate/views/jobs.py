@@ -33,7 +33,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "running-jobs":
         response = render(request, "massupdate/home.html#running-jobs", context)
         if not context["running"]:
+            # Polling only ever ran because a job was running: it has finished, so the
+            # page reloads once to show it among the recent jobs.
             response.status_code = HTMX_STOP_POLLING
+            response["HX-Refresh"] = "true"
         return response
     return render(request, "massupdate/home.html", context)
 
