@@ -306,3 +306,14 @@ def test_the_job_list_and_home_cost_a_fixed_number_of_queries(
     client.get(reverse("massupdate:home"))
     with django_assert_max_num_queries(8):
         assert client.get(reverse("massupdate:home")).status_code == 200
+
+
+def test_home_stops_polling_and_reloads_once_the_last_running_job_ends(operator, operator_client):
+    running = big_job(operator, status=Job.Status.RUNNING, records=3)
+    htmx = {"HX-Request": "true", "HX-Target": "running-jobs"}
+    polling = operator_client.get(reverse("massupdate:home"), headers=htmx)
+    assert polling.status_code == 200 and f"#{running.pk}<" in polling.content.decode()
+
+    Job.objects.filter(pk=running.pk).update(status=Job.Status.COMPLETED)
+    done = operator_client.get(reverse("massupdate:home"), headers=htmx)
+    assert done.status_code == 286 and done["HX-Refresh"] == "true"
