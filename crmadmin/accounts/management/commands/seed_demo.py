@@ -26,6 +26,10 @@ DEMO_USERS = [
 SANDBOX_CONNECTION = "Sandbox (built-in)"
 
 
+# Enough Leads for a 10,000-record job on the demo data.
+DEMO_LEADS = 12_000
+
+
 class Command(BaseCommand):
     help = "Create demo users, seed the CRM sandbox and connect crmadmin to it (demo mode only)."
 
@@ -45,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo needs the built-in sandbox (CRMADMIN_SANDBOX=1).")
         base_url = base_url.rstrip("/")
         self.create_users()
-        summary = seed_sandbox()
+        summary = seed_sandbox(leads=DEMO_LEADS)
         self.stdout.write(f"Sandbox data: {summary}")
         connection = self.connect_sandbox(base_url)
         self.stdout.write(f"Connection {connection.name!r} → {connection.api_domain}")
