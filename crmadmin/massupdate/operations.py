@@ -84,6 +84,8 @@ def set_change(*, job: Job, spec: FieldSpec, change: Change, user) -> None:
 
 def remove_change(*, job: Job, field: str, user) -> None:
     _require_editable(job)
+    if field not in job.field_names():
+        raise WorkflowError("That field is not among the job's changes.")
     job.fields = [f for f in job.fields if f["api_name"] != field]
     job.changes = [c for c in job.changes if c["field"] != field]
     with transaction.atomic():

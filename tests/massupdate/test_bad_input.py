@@ -832,3 +832,67 @@ def test_cancelling_a_draft_changes_nothing(operator_client, draft):
 
     assert "there is nothing to cancel" in text(response)
     assert state(draft) == before
+
+
+# --- Found by these tests: the app does not yet do this ---------------------------------------
+
+
+def test_removing_a_field_that_is_not_among_the_changes_keeps_the_preview_and_the_timeline(
+    operator_client, previewed
+):
+    before = state(previewed)
+
+    response = operator_client.post(
+        reverse("massupdate:job-change-remove", args=[previewed.pk]), {"field": "Skype_ID"}
+    )
+
+    assert response.status_code == 302
+    assert state(previewed) == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            (("Designation", "greater_than", "CEO"),),
+            "Title cannot be compared with “is greater than”; use: is, is not, starts with, "
+            "is one of.",
+        ),
+        (
+            (("No_of_Employees", "starts_with", "12"),),
+            "No. of Employees cannot be compared with “starts with”",
+        ),
+        (
+            (("No_of_Employees", "greater_than", "many"),),
+            "No. of Employees needs a number; “many” is not one.",
+        ),
+        (
+            (("Next_Follow_Up", "equals", "2026-02-30"),),
+            "Next Follow-Up needs a date as YYYY-MM-DD; “2026-02-30” is not one.",
+        ),
+        (
+            (("Designation", "equals", "No lead holds this title, not even one"),),
+            "No records match the filter.",
+        ),
+    ],
+)
+def test_a_filter_the_crm_cannot_resolve_is_refused_with_the_reason(
+    operator_client, draft, rows, message
+):
+    before = state(draft)
+
+    response = post_selection(operator_client, draft, "filter", filter_data(*rows))
+
+    assert response.status_code == 400
+    assert message in text(response)
+    assert state(draft) == before
+
+
+def test_a_filter_value_with_markup_is_shown_escaped(operator_client, draft):
+    response = post_selection(
+        operator_client, draft, "filter", filter_data(("Designation", "equals", SCRIPT))
+    )
+
+    assert response.status_code == 400
+    assert "No records match the filter." in text(response)
+    assert SCRIPT not in response.content.decode()

@@ -162,11 +162,11 @@ def job_records_select(request: HttpRequest, pk: int, method: str) -> HttpRespon
         form.add_error("id_column", f"{exc} Columns: {', '.join(exc.columns)}.")
         return _render_records(request, job, forms=forms, status=400)
     except (selection.SelectionError, operations.WorkflowError) as exc:
-        form.add_error(None, str(exc))
-        return _render_records(request, job, forms=forms, status=400)
+        refused = {"method": method, "message": str(exc)}
+        return _render_records(request, job, forms=forms, refused=refused, status=400)
     except ZohoError as exc:
-        form.add_error(None, f"The CRM refused: {exc.user_message}")
-        return _render_records(request, job, forms=forms, status=400)
+        refused = {"method": method, "message": f"The CRM refused: {exc.user_message}"}
+        return _render_records(request, job, forms=forms, refused=refused, status=400)
     messages.success(request, f"{len(chosen.ids):,} records selected.")
     return redirect("massupdate:job-records", job.pk)
 
@@ -240,11 +240,16 @@ def _selection_forms(request: HttpRequest, job: Job, method: str | None = None) 
 
 
 def _render_records(
-    request: HttpRequest, job: Job, *, forms: dict | None = None, status: int = 200
+    request: HttpRequest,
+    job: Job,
+    *,
+    forms: dict | None = None,
+    refused: dict | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     forms = forms or _selection_forms(request, job)
     sample = JobRecord.objects.filter(job=job).values_list("record_id", flat=True)[:SAMPLE_SIZE]
-    context = {"job": job, "forms": forms, "sample": list(sample)}
+    context = {"job": job, "forms": forms, "sample": list(sample), "refused": refused or {}}
     return render(request, "massupdate/job_records.html", context, status=status)
 
 
