@@ -16,7 +16,9 @@ def test_operator_logs_in_and_sees_the_dashboard(page: Page, live_server, operat
     page.get_by_label("Username").fill("olivia")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # Their home page: the mass updates they run.
+    expect(page).to_have_url(live_server.url + "/")
+    expect(page.get_by_role("heading", name="Your mass updates")).to_be_visible()
     expect(page.locator(".whoami")).to_contain_text("olivia")
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in to crmadmin")).to_be_visible()
