@@ -12,7 +12,13 @@ from .selection import FILTER_OPERATORS, MAX_CSV_BYTES, MAX_RECORDS, OPERATOR_LA
 
 class ConnectionChoiceForm(forms.Form):
     connection = forms.ModelChoiceField(
-        queryset=Connection.objects.none(), empty_label=None, label="CRM connection"
+        queryset=Connection.objects.none(),
+        empty_label=None,
+        label="CRM connection",
+        error_messages={
+            "required": "Choose a CRM connection.",
+            "invalid_choice": "Choose one of the connected CRMs.",
+        },
     )
 
     def __init__(self, *args, connections, **kwargs) -> None:
@@ -21,7 +27,7 @@ class ConnectionChoiceForm(forms.Form):
 
 
 class NewJobForm(ConnectionChoiceForm):
-    module = forms.CharField(max_length=100)
+    module = forms.CharField(max_length=100, error_messages={"required": "Choose a module."})
 
     def __init__(self, *args, modules: list[dict] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -117,7 +123,10 @@ FilterFormSet = forms.formset_factory(
 
 
 class ViewChoiceForm(forms.Form):
-    cvid = forms.ChoiceField(label="Custom view")
+    cvid = forms.ChoiceField(
+        label="Custom view",
+        error_messages={"invalid_choice": "Choose one of the module's custom views."},
+    )
 
     def __init__(self, *args, views: list[dict], **kwargs) -> None:
         super().__init__(*args, **kwargs)
