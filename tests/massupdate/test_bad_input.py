@@ -131,7 +131,7 @@ def test_new_job_without_a_module_is_refused_and_creates_no_job(operator_client,
     response = operator_client.post(reverse("massupdate:job-new"), {"connection": connection.pk})
 
     assert response.status_code == 400
-    assert "This field is required." in text(response)
+    assert "Choose a module." in text(response)
     assert not Job.objects.exists()
 
 
@@ -151,7 +151,7 @@ def test_new_job_on_a_connection_that_does_not_exist_is_refused(operator_client,
     )
 
     assert response.status_code == 400
-    assert "Select a valid choice" in text(response)
+    assert "Choose one of the connected CRMs." in text(response)
     assert not Job.objects.exists()
 
 
@@ -161,7 +161,7 @@ def test_new_job_with_a_connection_id_that_is_not_a_number_is_refused(operator_c
     )
 
     assert response.status_code == 400
-    assert "Select a valid choice" in text(response)
+    assert "Choose one of the connected CRMs." in text(response)
     assert not Job.objects.exists()
 
 
@@ -511,9 +511,9 @@ def test_a_filter_post_without_its_management_form_is_refused_not_a_crash(operat
     [
         (
             "999999999999",
-            "Select a valid choice. 999999999999 is not one of the available choices.",
+            "Choose one of the module's custom views.",
         ),
-        ("abc", "Select a valid choice. abc is not one of the available choices."),
+        ("abc", "Choose one of the module's custom views."),
         ("", "This field is required."),
     ],
 )
