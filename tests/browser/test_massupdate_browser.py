@@ -172,14 +172,14 @@ def run_a_mass_update_in_the_browser(page: Page, url: str, csp_violations: list[
     preview_progress = page.locator("#preview-progress")
     expect(preview_progress.locator("progress")).to_be_visible()
     expect(preview_progress).to_contain_text(
-        re.compile(rf"\b[1-9]\d* of {RECORDS} records read"), timeout=WORKER_TIMEOUT_MS
+        re.compile(rf"\b[1-9]\d* of {RECORDS:,} records read"), timeout=WORKER_TIMEOUT_MS
     )
     summary = page.locator("#preview-summary")
     expect(summary).to_be_visible(timeout=WORKER_TIMEOUT_MS)
     expect(preview_progress).to_have_count(0)
-    expect(summary).to_contain_text(f"{RECORDS - 1} will change")
+    expect(summary).to_contain_text(f"{RECORDS - 1:,} will change")
     expect(summary).to_contain_text("1 not found")
-    expect(summary).to_contain_text(f"{RECORDS} records will be sent, in 3 calls")
+    expect(summary).to_contain_text(f"{RECORDS:,} records will be sent, in 3 calls")
     first = Record.objects.get(pk=SUCCESS_IDS[0]).data["Designation"]
     row = record_row(page, SUCCESS_IDS[0])
     expect(row.locator("del")).to_have_text(first)
@@ -201,7 +201,7 @@ def run_a_mass_update_in_the_browser(page: Page, url: str, csp_violations: list[
 
     page.expose_function("noteSubmit", note_submit)
     page.evaluate(NOTE_SUBMITS)
-    submit = page.get_by_role("button", name=f"Submit {RECORDS} records")
+    submit = page.get_by_role("button", name=f"Submit {RECORDS:,} records")
     submit.dblclick()
 
     # 6. The run, by the worker: a progress bar counting the calls, then, with no reload by
@@ -219,7 +219,7 @@ def run_a_mass_update_in_the_browser(page: Page, url: str, csp_violations: list[
         "INVALID_DATA": 1,
     }
     for code, count in counts.items():
-        expect(progress.get_by_role("link", name=f"{code} {count}")).to_be_visible()
+        expect(progress.get_by_role("link", name=f"{code} {count:,}")).to_be_visible()
     for record_id, code in [
         (SUCCESS_IDS[0], "SUCCESS"),
         (NOT_APPROVED_LEAD, "NOT_APPROVED"),

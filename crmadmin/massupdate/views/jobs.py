@@ -63,7 +63,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and request.htmx.target == "job-progress":
         response = render(request, "massupdate/job_detail.html#job-progress", {"job": job})
         if not job.is_active:
-            # The last swap shows the final counts; then the page reloads for the table.
+            # htmx reloads the page on HX-Refresh (before any swap), which shows the final
+            # counts and the complete table; 286 alone would stop the polling too.
             response.status_code = HTMX_STOP_POLLING
             response["HX-Refresh"] = "true"
         return response
