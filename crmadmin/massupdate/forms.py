@@ -163,9 +163,13 @@ class ConfirmForm(forms.Form):
 
 
 class ResultsFilterForm(forms.Form):
-    code = forms.CharField(required=False, max_length=60)
+    code = forms.ChoiceField(required=False, label="Outcome")
     q = forms.CharField(required=False, max_length=20, label="Record ID")
     page = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, codes: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = [("", "Any outcome")] + [(c, c) for c in sorted(codes)]
 
 
 class ExportForm(forms.Form):

@@ -186,6 +186,20 @@ class Job(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    @property
+    def duration_text(self) -> str:
+        """``7.4 s``, ``3 min 05 s``, ``1 h 02 min``."""
+        if self.duration is None:
+            return ""
+        seconds = self.duration.total_seconds()
+        if seconds < 60:
+            return f"{seconds:.1f} s"
+        minutes, seconds = divmod(round(seconds), 60)
+        if minutes < 60:
+            return f"{minutes} min {seconds:02d} s"
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes:02d} min"
+
     def field_names(self) -> list[str]:
         return [c["field"] for c in self.changes]
 

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from ..fieldvalues import Change, FieldSpec, display_value
 from ..models import Job
 
 RUN_PERMISSION = "massupdate.add_job"
@@ -31,3 +32,16 @@ def query_without_page(request: HttpRequest) -> str:
     query.pop("page", None)
     text = query.urlencode()
     return text + "&" if text else ""
+
+
+def describe_changes(job: Job) -> list[dict]:
+    """The job's changes with their fields' labels and values as text, for the pages."""
+    specs = {f["api_name"]: FieldSpec.from_dict(f) for f in job.fields}
+    described = []
+    for raw in job.changes:
+        change = Change.from_dict(raw)
+        spec = specs[change.field]
+        described.append(
+            {"spec": spec, "change": change, "shown": display_value(spec, change.value)}
+        )
+    return described

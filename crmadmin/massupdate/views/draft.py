@@ -11,7 +11,7 @@ from crmadmin.zoho.errors import ZohoError
 from crmadmin.zoho.models import Connection
 
 from .. import metadata, operations, selection
-from ..fieldvalues import Change, FieldSpec, ValueForm, display_value
+from ..fieldvalues import ValueForm
 from ..forms import (
     ConnectionChoiceForm,
     CsvUploadForm,
@@ -23,7 +23,7 @@ from ..forms import (
     ViewChoiceForm,
 )
 from ..models import Job, JobRecord
-from . import get_own_job, operator_required
+from . import describe_changes, get_own_job, operator_required
 
 SAMPLE_SIZE = 20
 
@@ -112,7 +112,7 @@ def job_changes(request: HttpRequest, pk: int) -> HttpResponse:
         "chooser": chooser,
         "spec": spec,
         "value_form": value_form,
-        "changes": _described_changes(job),
+        "changes": describe_changes(job),
     }
     if request.htmx and request.htmx.target == "value-form":
         return render(request, "massupdate/job_changes.html#value-form", context)
@@ -251,15 +251,3 @@ def _render_records(
     sample = JobRecord.objects.filter(job=job).values_list("record_id", flat=True)[:SAMPLE_SIZE]
     context = {"job": job, "forms": forms, "sample": list(sample), "refused": refused or {}}
     return render(request, "massupdate/job_records.html", context, status=status)
-
-
-def _described_changes(job: Job) -> list[dict]:
-    specs = {f["api_name"]: FieldSpec.from_dict(f) for f in job.fields}
-    described = []
-    for raw in job.changes:
-        change = Change.from_dict(raw)
-        spec = specs[change.field]
-        described.append(
-            {"spec": spec, "change": change, "shown": display_value(spec, change.value)}
-        )
-    return described

@@ -14,7 +14,7 @@ from .. import exports, operations
 from ..fieldvalues import FieldSpec
 from ..forms import ExportForm, JobListFilterForm, ResultsFilterForm
 from ..models import Job, JobRecord
-from . import get_job_for_user, operator_required, query_without_page
+from . import describe_changes, get_job_for_user, operator_required, query_without_page
 from .preview import described_rows
 
 PAGE_SIZE = 100
@@ -68,8 +68,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response.status_code = HTMX_STOP_POLLING
             response["HX-Refresh"] = "true"
         return response
-    form = ResultsFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = ResultsFilterForm(request.GET, codes=list(job.outcome_counts))
+    form.is_valid()  # a bad parameter is dropped; the others still apply
+    filters = form.cleaned_data
     records = JobRecord.objects.filter(job=job)
     if filters.get("code"):
         records = records.filter(code=filters["code"])
@@ -84,6 +85,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "rows": described_rows(page.object_list, specs),
         "specs": specs,
+        "changes": describe_changes(job),
         "events": job.events.select_related("actor"),
         "retryable": _retryable_count(job),
         "retries": list(job.retries.all()),

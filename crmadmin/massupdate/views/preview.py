@@ -12,7 +12,7 @@ from .. import operations
 from ..fieldvalues import FieldSpec, display_value
 from ..forms import ConfirmForm, IncludeUnchangedForm, PreviewFilterForm
 from ..models import Job, JobRecord
-from . import get_own_job, operator_required, query_without_page
+from . import describe_changes, get_own_job, operator_required, query_without_page
 
 PAGE_SIZE = 100
 Status = Job.Status
@@ -44,7 +44,8 @@ def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseClientRefresh()
         return render(request, "massupdate/job_preview.html#preview-progress", {"job": job})
     form = PreviewFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # a bad parameter is dropped; the others still apply
+    filters = form.cleaned_data
     context = {
         "job": job,
         "form": form,
@@ -140,6 +141,7 @@ def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "form": form,
         "cost": operations.estimate_cost(job),
+        "changes": describe_changes(job),
         "preview_max_age": settings.CRMADMIN_PREVIEW_MAX_AGE_MINUTES,
     }
     status = 400 if request.method == "POST" else 200
