@@ -2,7 +2,7 @@
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -298,3 +298,37 @@ def test_records_the_crm_cannot_read_back_are_reported_not_guessed(operator, con
     assert job.verification == {"checked": 0, "mismatched": 0, "unreadable": 3}
     assert not JobRecord.objects.filter(job=job, verified__isnull=False).exists()
     assert all(sandbox_value(i, "City") == "Bonn" for i in ids)
+
+
+def test_batches_run_several_at_once_but_never_above_the_connections_limit(
+    operator, connection, settings
+):
+    connection.concurrency_limit = 2
+    connection.save()
+    settings.CRMADMIN_BATCH_SIZE = 10
+    job = preview(
+        build_job(operator, connection, "Leads", {"City": {"value": "Gent"}}, writable("Leads", 50))
+    )
+    # The sandbox answers 429 to a third call at once, as Zoho does above an org's limit.
+    faults.configure(latency=0.3, concurrency=2)
+    try:
+        job = run(job)
+    finally:
+        faults.reset()
+
+    assert job.status == Job.Status.COMPLETED
+    assert job.client_stats["retries"] == {}
+    spans = [
+        (e["started_at"], e["duration"])
+        for batch in Batch.objects.filter(job=job)
+        for e in batch.exchanges
+    ]
+    edges = sorted(
+        [(datetime.fromisoformat(s).timestamp(), 1) for s, _ in spans]
+        + [(datetime.fromisoformat(s).timestamp() + d, -1) for s, d in spans]
+    )
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    assert peak == 2
