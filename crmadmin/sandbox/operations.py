@@ -58,15 +58,29 @@ def records_of(module: Module) -> QuerySet[Record]:
     return Record.objects.filter(module=module.api_name).select_related("created_by", "modified_by")
 
 
-def records_to_write(module: Module) -> QuerySet[Record]:
-    """The module's records, locked until the transaction ends (on databases that can).
+def records_to_write(module: Module, ids: list[str]) -> dict[str, Record]:
+    """The module's records among ``ids``, locked until the transaction ends (where the
+    database can lock rows).
 
     Writes read, change and save ``data``; without the lock two simultaneous writes on
     PostgreSQL would both start from the old value and one would be lost. Locks are
     taken in id order, so two writes over the same records cannot deadlock. SQLite's
     IMMEDIATE transactions already serialise writers, and it ignores the lock.
+
+    The lock is taken by a query without joins: PostgreSQL re-checks a locked row that
+    another write changed meanwhile, and with joined tables it can drop the row, which
+    made a record written by two calls at once come back as "the id given seems to be
+    invalid". The records are then read with their users joined, as usual.
     """
-    return records_of(module).select_for_update(of=("self",)).order_by("pk")
+    locked = list(
+        records_of(module)
+        .select_related(None)
+        .select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return records_of(module).in_bulk(locked)
 
 
 def normalise_id(value: Any) -> str | None:
@@ -125,7 +139,7 @@ def mass_update_ids(
     appending = set() if over_write else set(changes)
     wanted = [normalise_id(raw) for raw in ids]
     with transaction.atomic():
-        found = records_to_write(module).in_bulk([i for i in wanted if i])
+        found = records_to_write(module, [i for i in wanted if i])
         results: list[dict] = []
         touched: dict[str, Record] = {}
         for raw, record_id in zip(ids, wanted, strict=True):
@@ -162,7 +176,7 @@ def update_records(
     """
     ids = [normalise_id(e.get("id")) for e in entries if isinstance(e, dict)]
     with transaction.atomic():
-        found = records_to_write(module).in_bulk([i for i in ids if i])
+        found = records_to_write(module, [i for i in ids if i])
         stale = set()
         if unmodified_since is not None:
             stale = {i for i, r in found.items() if modified_after(r, unmodified_since)}

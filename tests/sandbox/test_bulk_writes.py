@@ -1,6 +1,7 @@
 """Writes of many records are done in bulk: the number of queries does not grow with them."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -65,3 +66,24 @@ def test_a_put_of_100_records_takes_a_handful_of_queries(
     assert len(entries) == 100
     written = Record.objects.filter(data__Description__startswith="bulk ")
     assert written.count() == sum(e["status"] == "success" for e in entries) > 80
+
+
+def test_two_calls_writing_other_fields_of_the_same_records_at_once_both_land(api, crm):
+    """Zoho loses neither; on PostgreSQL a careless lock made the second call's records vanish."""
+    ids = list(
+        Record.objects.filter(
+            module="Leads", approval_state=Record.APPROVED, locked_action="", converted=False
+        ).values_list("id", flat=True)[:40]
+    )
+    for round_number in range(4):
+        bodies = [
+            {"data": [{"City": f"City {round_number}"}], "ids": ids},
+            {"data": [{"State": f"State {round_number}"}], "ids": ids},
+        ]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda body: api.mass_update("Leads", body), bodies))
+        for answer in answers:
+            assert {entry["code"] for entry in answer.json()["data"]} == {"SUCCESS"}
+        for record in Record.objects.filter(pk__in=ids):
+            assert record.data["City"] == f"City {round_number}"
+            assert record.data["State"] == f"State {round_number}"
