@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from crmadmin.zoho.client import GET_IDS_PER_CALL, WriteResult, ZohoClient
@@ -268,15 +268,15 @@ def _warnings(data: dict[str, Any]) -> list[str]:
 
 
 def _preview_counts(job: Job) -> dict[str, int]:
-    records = JobRecord.objects.filter(job=job)
-    found = records.filter(found=True)
-    return {
-        "will_change": found.filter(will_change=True).count(),
-        "unchanged": found.filter(will_change=False).count(),
-        "not_found": records.filter(found=False).count(),
-        "warnings": found.exclude(warnings=[]).count(),
-        "to_send": records.filter(included=True).count(),
-    }
+    found = Q(found=True)
+    counts = JobRecord.objects.filter(job=job).aggregate(
+        n_will_change=Count("pk", filter=found & Q(will_change=True)),
+        n_unchanged=Count("pk", filter=found & Q(will_change=False)),
+        n_not_found=Count("pk", filter=Q(found=False)),
+        n_warnings=Count("pk", filter=found & ~Q(warnings=[])),
+        n_to_send=Count("pk", filter=Q(included=True)),
+    )
+    return {name.removeprefix("n_"): n for name, n in counts.items()}
 
 
 def _preview_failed(job: Job, message: str) -> None:
@@ -427,14 +427,20 @@ def run_job(*, job_id: int) -> None:
     pending = list(Batch.objects.filter(job=job, status=Batch.Status.PENDING))
     pool = ClientPool.sized(job.connection, len(pending))
     try:
-        calls = parallel_calls(job.connection, pending, send, keep_going=not_cancelled, pool=pool)
-        for result in calls:
-            error = result.error
-            if error is not None and not isinstance(error, ZohoError):
-                raise error
-            _record_batch(job, result.item, result.value, error, result.exchanges)
-            if isinstance(error, ZohoAuthError | ZohoScopeError):
-                fatal = error
+        # Step by step: the calls of one field group run side by side, but no record is
+        # written by two calls at the same moment.
+        for step in range(len(steps)):
+            batches = [b for b in pending if b.step == step]
+            calls = parallel_calls(
+                job.connection, batches, send, keep_going=not_cancelled, pool=pool
+            )
+            for result in calls:
+                error = result.error
+                if error is not None and not isinstance(error, ZohoError):
+                    raise error
+                _record_batch(job, result.item, result.value, error, result.exchanges)
+                if isinstance(error, ZohoAuthError | ZohoScopeError):
+                    fatal = error
     except ZohoError as exc:  # the token could not be had before the first call
         fatal = exc
     Job.objects.filter(pk=job.pk).update(client_stats=pool.stats())
