@@ -182,6 +182,10 @@ def run_preview(*, job_id: int) -> None:
     except ZohoError as exc:
         _preview_failed(job, exc.user_message)
         return
+    except Exception:
+        logger.exception("mass update job %s: internal error while previewing", job.pk)
+        _preview_failed(job, "an internal error of crmadmin (logged for the administrators)")
+        return
     if not still_previewing():
         return
     counts = _preview_counts(job)
@@ -410,11 +414,13 @@ def run_job(*, job_id: int) -> None:
         return
     steps = plan_steps(job.module, _changes(job))
     _plan_batches(job, steps)
-    fatal: ZohoError | None = None
+    # Why the job stopped sending, when it did: the CRM refused the credentials, or
+    # crmadmin itself failed.
+    fatal: str = ""
 
     def not_cancelled() -> bool:
         return (
-            fatal is None
+            not fatal
             and not Job.objects.filter(pk=job.pk, cancel_requested_at__isnull=False).exists()
         )
 
@@ -440,12 +446,15 @@ def run_job(*, job_id: int) -> None:
                     raise error
                 _record_batch(job, result.item, result.value, error, result.exchanges)
                 if isinstance(error, ZohoAuthError | ZohoScopeError):
-                    fatal = error
+                    fatal = error.user_message
     except ZohoError as exc:  # the token could not be had before the first call
-        fatal = exc
+        fatal = exc.user_message
+    except Exception:
+        logger.exception("mass update job %s: internal error while sending", job.pk)
+        fatal = "an internal error of crmadmin (logged for the administrators)"
     Job.objects.filter(pk=job.pk).update(client_stats=pool.stats())
     _mark_unsent(job, fatal)
-    if fatal is None and not job.cancel_requested_at:
+    if not fatal and not job.cancel_requested_at:
         try:
             _read_back(job)
         except ZohoError as exc:
@@ -568,13 +577,13 @@ def _apply_outcomes(
         )
 
 
-def _mark_unsent(job: Job, fatal: ZohoError | None) -> None:
+def _mark_unsent(job: Job, fatal: str) -> None:
     unsent = Batch.objects.filter(job=job, status=Batch.Status.PENDING)
     numbers = list(unsent.values_list("number", flat=True).distinct())
     if not numbers:
         return
     message = (
-        f"Not sent: the job stopped after {fatal.user_message}"
+        f"Not sent: the job stopped after {fatal}"
         if fatal
         else "Not sent: the job was cancelled."
     )
@@ -641,13 +650,13 @@ def _mismatches(specs: dict[str, FieldSpec], after: dict, current: dict | None) 
     return problems
 
 
-def _finish(job: Job, fatal: ZohoError | None) -> None:
+def _finish(job: Job, fatal: str) -> None:
     job.refresh_from_db()
     counts = _outcome_counts(job)
     sent = sum(n for code, n in counts.items() if code != NOT_SENT)
     if job.cancel_requested_at and counts.get(NOT_SENT):
         status = Status.CANCELLED
-    elif fatal is not None or (job.to_send and not counts.get("SUCCESS")):
+    elif fatal or (job.to_send and not counts.get("SUCCESS")):
         status = Status.FAILED
     elif any(code != "SUCCESS" for code in counts):
         status = Status.COMPLETED_WITH_ERRORS
@@ -658,7 +667,7 @@ def _finish(job: Job, fatal: ZohoError | None) -> None:
             status=status,
             finished_at=timezone.now(),
             outcome_counts=counts,
-            error_message=fatal.user_message if fatal else "",
+            error_message=fatal,
         )
         summary = ", ".join(f"{code} {n:,}" for code, n in sorted(counts.items())) or "nothing"
         record_event(
