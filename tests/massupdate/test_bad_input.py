@@ -430,7 +430,9 @@ def test_an_ambiguous_csv_asks_which_column_holds_the_ids_then_takes_the_answer(
     assert response.status_code == 400
     page = text(response)
     assert "Several columns could hold the record IDs: “Lead”, “Referred by”." in page
-    assert "Choose the column with the IDs." in page
+    assert "Choose it below and upload the file again." in page
+    assert '<option value="Lead">Lead</option>' in page
+    assert '<option value="Referred by">Referred by</option>' in page
     assert state(draft) == before
 
     response = post_selection(

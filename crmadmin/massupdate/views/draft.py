@@ -1,6 +1,7 @@
 """Steps 1 to 3: the module, the changes, the records."""
 
 from django.contrib import messages
+from django.forms import Select
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -159,7 +160,9 @@ def job_records_select(request: HttpRequest, pk: int, method: str) -> HttpRespon
             user=request.user,
         )
     except selection.AmbiguousIdColumn as exc:
-        form.add_error("id_column", f"{exc} Columns: {', '.join(exc.columns)}.")
+        # Offer the file's columns to choose from; the file itself must be chosen again.
+        form.fields["id_column"].widget = Select(choices=[(c, c) for c in exc.columns])
+        form.add_error("id_column", f"{exc} Choose it below and upload the file again.")
         return _render_records(request, job, forms=forms, status=400)
     except (selection.SelectionError, operations.WorkflowError) as exc:
         refused = {"method": method, "message": str(exc)}
