@@ -4,10 +4,12 @@ Each function validates, applies and saves in one transaction and returns the
 per-record result entries exactly as the API puts them in ``data[]``.
 """
 
+import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -132,6 +134,32 @@ def apply_changes(
     record.modified_by = user
 
 
+def save_written(records: Iterable[Record]) -> None:
+    """Save the written records' data, modified time and modifier in one batched UPDATE.
+
+    ``bulk_update`` builds a CASE expression per record and column; for 500 records a
+    call that cost more than everything else the sandbox does for a write.
+    """
+    db = connections[router.db_for_write(Record)]
+    quote = db.ops.quote_name
+    sql = (
+        f"UPDATE {quote(Record._meta.db_table)} SET {quote('data')} = %s, "  # noqa: S608 - names are ours, values are parameters
+        f"{quote('modified_time')} = %s, {quote('modified_by_id')} = %s WHERE id = %s"
+    )
+    params = [
+        (
+            json.dumps(r.data),
+            db.ops.adapt_datetimefield_value(r.modified_time),
+            r.modified_by_id,
+            r.id,
+        )
+        for r in records
+    ]
+    if params:
+        with db.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+
 def mass_update_ids(
     *, module: Module, changes: dict, ids: list[Any], over_write: bool, user: SandboxUser
 ) -> list[dict]:
@@ -154,9 +182,7 @@ def mass_update_ids(
             apply_changes(record, module, changes, appending=appending, user=user)
             touched[record.id] = record
             results.append(success_entry(record))
-        Record.objects.bulk_update(
-            touched.values(), ["data", "modified_time", "modified_by"], batch_size=100
-        )
+        save_written(touched.values())
     return results
 
 
@@ -187,9 +213,7 @@ def update_records(
             results.append(result)
             if record is not None:
                 touched[record.id] = record
-        Record.objects.bulk_update(
-            touched.values(), ["data", "modified_time", "modified_by"], batch_size=100
-        )
+        save_written(touched.values())
     return results
 
 
