@@ -317,3 +317,27 @@ def test_home_stops_polling_and_reloads_once_the_last_running_job_ends(operator,
     Job.objects.filter(pk=running.pk).update(status=Job.Status.COMPLETED)
     done = operator_client.get(reverse("massupdate:home"), headers=htmx)
     assert done.status_code == 286 and done["HX-Refresh"] == "true"
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_retry_failed_leads_to_a_preview_whose_confirmation_names_the_original_job(
+    operator, operator_client, connection
+):
+    job = run(build_job(operator, connection, "Leads", {"City": {"value": "Vigo"}}, [LOCKED_LEAD]))
+    response = operator_client.post(reverse("massupdate:job-retry", args=[job.pk]))
+    retry = Job.objects.get(retry_of=job)
+    assert response["Location"] == reverse("massupdate:job-preview", args=[retry.pk])
+
+    confirm = operator_client.get(reverse("massupdate:job-confirm", args=[retry.pk]))
+    assert f"Retry of job {job.pk}: A test run" in confirm.content.decode()
+    detail = operator_client.get(reverse("massupdate:job-detail", args=[job.pk])).content.decode()
+    assert f"job #{retry.pk}" in detail
+
+
+def test_pages_of_a_running_job_reload_themselves_when_javascript_is_off(operator, operator_client):
+    job = big_job(operator, status=Job.Status.RUNNING, records=3)
+    html = operator_client.get(reverse("massupdate:job-detail", args=[job.pk])).content.decode()
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.COMPLETED)
+    html = operator_client.get(reverse("massupdate:job-detail", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' not in html

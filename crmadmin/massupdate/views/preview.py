@@ -117,7 +117,10 @@ def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if job.status != Status.PREVIEWED:
         messages.error(request, "Preview the job before confirming it.")
         return redirect("massupdate:job-preview", job.pk)
-    form = ConfirmForm(request.POST or None, initial={"token": job.submit_token})
+    initial = {"token": job.submit_token}
+    if job.retry_of is not None:
+        initial["reason"] = f"Retry of job {job.retry_of_id}: {job.retry_of.reason}"[:2000]
+    form = ConfirmForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             submitted = operations.submit(
