@@ -1,6 +1,7 @@
 """A job's records as CSV, streamed row by row so 50,000 records never sit in memory."""
 
 import csv
+import re
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
@@ -18,10 +19,18 @@ class _Echo:
         return value
 
 
+PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
 def safe_cell(value: object) -> str:
-    """The value as text, with a leading quote where a spreadsheet would see a formula."""
+    """The value as text, with a leading quote where a spreadsheet would see a formula.
+
+    A plain signed number (``-12.5``) is left as it is: it is data, not a formula.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def job_records_csv(job: Job, records: QuerySet[JobRecord]) -> Iterator[str]:
