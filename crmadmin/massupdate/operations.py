@@ -583,9 +583,7 @@ def _mark_unsent(job: Job, fatal: str) -> None:
     if not numbers:
         return
     message = (
-        f"Not sent: the job stopped after {fatal}"
-        if fatal
-        else "Not sent: the job was cancelled."
+        f"Not sent: the job stopped after {fatal}" if fatal else "Not sent: the job was cancelled."
     )
     with transaction.atomic():
         unsent.update(status=Batch.Status.NOT_SENT, error_message=message)
