@@ -8,8 +8,6 @@ bars fill, and the pages move on by themselves when the work is done.
 
 import csv
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from subprocess import Popen
 
 import pytest
@@ -17,9 +15,9 @@ from playwright.sync_api import Locator, Page, Response, expect
 
 from crmadmin.celery import app as celery_app
 from crmadmin.massupdate.models import Job, JobEvent
-from crmadmin.sandbox import faults
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, SUCCESS_LEADS, seed
+from tests.browser.conftest import worker_log_on_failure
 from tests.conftest import PASSWORD, make_sandbox_connection
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +32,6 @@ RECORDS = 1100
 SPECIAL_IDS = [*SUCCESS_IDS, NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_ID]
 # One call at a time, 0.3 s each: the preview takes >= 3.3 s, the run (3 calls and 11
 # read-back reads) >= 4.2 s, so the pages, which poll every second, show them under way.
-SANDBOX_LATENCY = 0.3
 # How long the browser waits for the worker: generous, so a slow machine is not a failure.
 WORKER_TIMEOUT_MS = 60_000
 
@@ -57,24 +54,6 @@ window.addEventListener("submit", (event) => {
 def record_row(page: Page, record_id: str) -> Locator:
     """The table row of one record (matched exactly: some test ids prefix others)."""
     return page.get_by_role("row").filter(has=page.get_by_role("cell", name=record_id, exact=True))
-
-
-@pytest.fixture
-def slow_sandbox(transactional_db) -> Iterator[None]:
-    """Every sandbox API call takes SANDBOX_LATENCY seconds, until the test ends."""
-    faults.configure(latency=SANDBOX_LATENCY)
-    yield
-    faults.reset()
-
-
-@contextmanager
-def worker_log_on_failure(worker: Popen) -> Iterator[None]:
-    """Print the worker's log (shown by pytest with the failure) if the block fails."""
-    try:
-        yield
-    except BaseException:
-        print(f"--- celery worker log ({worker.log_path}) ---\n{worker.log_path.read_text()}")
-        raise
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ seen under way before they show the outcome.
 import csv
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from subprocess import Popen
 
 import pytest
@@ -18,9 +17,9 @@ from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from crmadmin.celery import app as celery_app
 from crmadmin.massupdate.models import Job
-from crmadmin.sandbox import faults
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import LOCKED_LEAD, seed
+from tests.browser.conftest import worker_log_on_failure
 from tests.conftest import PASSWORD, make_sandbox_connection
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,7 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NEW_TITLE = "Met without JavaScript"
 JUNK = "LEAD-000042"
 RECORDS = 30
-SANDBOX_LATENCY = 0.3
 # How long the browser waits for the worker: generous, so a slow machine is not a failure.
 WORKER_TIMEOUT_MS = 30_000
 # Said in a <noscript>: Playwright's get_by_text never looks inside one, so CSS finds it.
@@ -36,28 +34,10 @@ RELOADS_ITSELF = "This page reloads itself every 2 seconds"
 
 
 @pytest.fixture
-def slow_sandbox(transactional_db) -> Iterator[None]:
-    """Every sandbox API call takes SANDBOX_LATENCY seconds, until the test ends."""
-    faults.configure(latency=SANDBOX_LATENCY)
-    yield
-    faults.reset()
-
-
-@pytest.fixture
 def page_without_javascript(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(java_script_enabled=False)
     yield context.new_page()
     context.close()
-
-
-@contextmanager
-def worker_log_on_failure(worker: Popen) -> Iterator[None]:
-    """Print the worker's log (shown by pytest with the failure) if the block fails."""
-    try:
-        yield
-    except BaseException:
-        print(f"--- celery worker log ({worker.log_path}) ---\n{worker.log_path.read_text()}")
-        raise
 
 
 def record_rows(page: Page) -> Locator:
