@@ -24,13 +24,25 @@ REFRESH_TOKEN = "1000.refresh0token0bbbbbbbbbbbbbbb"
 CLIENT_SECRET = "client0secret0cccccccccccccccc"
 CLIENT_ID = "1000.CLIENTIDXYZ"
 MODULES_URL = BASE + "/settings/modules"
+MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
 # A /settings/modules answer with one workable module.
 LEADS_MODULE = {"modules": [{"api_name": "Leads", "api_supported": True, "editable": True}]}
 
 
-def zoho_error(code: str, message: str) -> dict[str, Any]:
-    """A request-level error object, with the four keys every Zoho error has."""
-    return {"code": code, "details": {}, "message": message, "status": "error"}
+def zoho_error(code: str, message: str, **details: Any) -> dict[str, Any]:
+    """An error object, with the four keys every Zoho error has; request-level without
+    ``details.id``."""
+    return {"code": code, "details": details, "message": message, "status": "error"}
+
+
+def success(record_id: str) -> dict[str, Any]:
+    """One record's entry in the ``data[]`` of a successful write."""
+    return {
+        "code": "SUCCESS",
+        "details": {"id": record_id, "Modified_Time": "2024-09-03T10:41:07+05:30"},
+        "message": "record updated",
+        "status": "success",
+    }
 
 
 TOO_MANY = zoho_error("TOO_MANY_REQUESTS", "concurrency limit exceeded")

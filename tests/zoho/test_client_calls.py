@@ -9,26 +9,19 @@ from responses import matchers
 from crmadmin.zoho.client import NO_RESPONSE, build_criteria
 from crmadmin.zoho.errors import ZohoRequestError, ZohoServerError
 
-from .conftest import BASE, MODULES_URL, SCHEDULED, sent_json
-
-MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
+from .conftest import (
+    BASE,
+    MASS_UPDATE_URL,
+    MODULES_URL,
+    SCHEDULED,
+    sent_json,
+    success,
+    zoho_error,
+)
 
 
 def query(call) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
-
-
-def success(record_id: str) -> dict:
-    return {
-        "code": "SUCCESS",
-        "details": {"id": record_id, "Modified_Time": "2024-09-03T10:41:07+05:30"},
-        "message": "record updated",
-        "status": "success",
-    }
-
-
-def error(code: str, message: str, **details) -> dict:
-    return {"code": code, "details": details, "message": message, "status": "error"}
 
 
 # --- Metadata ------------------------------------------------------------------------------
@@ -190,7 +183,7 @@ def test_get_record_returns_the_record_or_none_when_it_does_not_exist(wire, make
     wire.get(BASE + "/Leads/222", status=204, body="")
     wire.get(
         BASE + "/Leads/333",
-        json=error("INVALID_DATA", "the id given seems to be invalid", id="333"),
+        json=zoho_error("INVALID_DATA", "the id given seems to be invalid", id="333"),
         status=400,
     )
     client = make_client()
@@ -287,7 +280,9 @@ def test_a_mixed_result_keeps_each_ids_own_outcome_and_marks_missing_ids(wire, m
         status=207,
         json={
             "data": [
-                error("RECORD_LOCKED", "the record is locked", action="record_locking", id="333"),
+                zoho_error(
+                    "RECORD_LOCKED", "the record is locked", action="record_locking", id="333"
+                ),
                 success("111"),
             ]
         },
@@ -310,7 +305,7 @@ def test_a_request_level_error_inside_data_does_not_override_a_records_own_outco
     wire.post(
         MASS_UPDATE_URL,
         status=207,
-        json={"data": [success("111"), error("INVALID_DATA", "invalid data")]},
+        json={"data": [success("111"), zoho_error("INVALID_DATA", "invalid data")]},
     )
 
     result = make_client().mass_update("Leads", ["111", "222"], {"Rating": "Hot"})
@@ -347,7 +342,7 @@ def test_mass_update_by_view_raises_when_a_job_is_already_scheduled(wire, make_c
     wire.post(
         MASS_UPDATE_URL,
         status=202,
-        json=error(
+        json=zoho_error(
             "ALREADY_SCHEDULED",
             "Already a Mass Action scheduler is running for the given cvid",
             api_name="cvid",
@@ -405,7 +400,7 @@ def test_update_records_matches_an_error_without_id_by_its_json_path(wire, make_
         json={
             "data": [
                 success("111"),
-                error(
+                zoho_error(
                     "INVALID_DATA",
                     "invalid data",
                     api_name="No_of_Employees",

@@ -11,19 +11,16 @@ from crmadmin.zoho.errors import (
     ZohoTransportError,
 )
 
-from .conftest import BASE, INTERNAL, LEADS_MODULE, MODULES_URL, SCHEDULED, TOO_MANY
-
-MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
-SUCCESS = {
-    "data": [
-        {
-            "code": "SUCCESS",
-            "details": {"id": "111"},
-            "message": "record updated",
-            "status": "success",
-        }
-    ]
-}
+from .conftest import (
+    BASE,
+    INTERNAL,
+    LEADS_MODULE,
+    MASS_UPDATE_URL,
+    MODULES_URL,
+    SCHEDULED,
+    TOO_MANY,
+    success,
+)
 
 
 def identity(ceiling: float) -> float:
@@ -124,7 +121,7 @@ def test_server_errors_that_never_end_raise_a_server_error_with_the_attempt_coun
 )
 def test_a_mass_update_is_replayed_after_a_transport_failure(wire, make_client, failure, kind):
     wire.post(MASS_UPDATE_URL, body=failure)
-    wire.post(MASS_UPDATE_URL, json=SUCCESS)
+    wire.post(MASS_UPDATE_URL, json={"data": [success("111")]})
     client = make_client()
 
     result = client.mass_update("Leads", ["111"], {"Rating": "Hot"})

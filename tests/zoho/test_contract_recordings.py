@@ -11,9 +11,8 @@ import pytest
 
 from crmadmin.zoho.errors import ZohoAuthError, ZohoRequestError, ZohoScopeError
 
-from .conftest import BASE, sent_json
+from .conftest import MASS_UPDATE_URL, sent_json
 
-MASS_UPDATE_URL = BASE + "/Leads/actions/mass_update"
 THREE_IDS = ["738964000002131264", "738964000002131001", "738964000002130131"]
 
 

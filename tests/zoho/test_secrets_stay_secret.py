@@ -15,14 +15,15 @@ from crmadmin.zoho.redaction import REDACTED, redact
 
 from .conftest import (
     ACCESS_TOKEN,
-    BASE,
     CLIENT_SECRET,
     INVALID_TOKEN,
+    MASS_UPDATE_URL,
     MODULES_URL,
     NEW_ACCESS_TOKEN,
     REFRESH_TOKEN,
     TOKEN_URL,
     make_connection,
+    success,
     token_response,
 )
 
@@ -30,21 +31,9 @@ SECRETS = [ACCESS_TOKEN, NEW_ACCESS_TOKEN, REFRESH_TOKEN, CLIENT_SECRET]
 
 
 def test_exchanges_and_log_lines_hold_no_token_or_secret(wire, make_client, caplog):
-    wire.post(BASE + "/Leads/actions/mass_update", json=INVALID_TOKEN, status=401)
+    wire.post(MASS_UPDATE_URL, json=INVALID_TOKEN, status=401)
     wire.post(TOKEN_URL, json=token_response(refresh_token=REFRESH_TOKEN))
-    wire.post(
-        BASE + "/Leads/actions/mass_update",
-        json={
-            "data": [
-                {
-                    "code": "SUCCESS",
-                    "details": {"id": "111"},
-                    "message": "record updated",
-                    "status": "success",
-                }
-            ]
-        },
-    )
+    wire.post(MASS_UPDATE_URL, json={"data": [success("111")]})
     exchanges = []
     caplog.set_level(logging.DEBUG)
 
