@@ -9,7 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         for connection in Connection.objects.all():
+            # check_connection records the outcome on this very instance.
             ok = check_connection(connection=connection)
-            connection.refresh_from_db()
             verdict = "working" if ok else "FAILED"
             self.stdout.write(f"{connection.name}: {verdict} ({connection.last_check_message})")
