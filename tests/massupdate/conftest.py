@@ -1,18 +1,24 @@
-"""Fixtures of the mass-update tests: a seeded sandbox over real HTTP and a connection to it."""
+"""Fixtures of the mass-update tests: a seeded sandbox over real HTTP and a connection to it,
+and helpers that drive a job through the pages or through the domain functions."""
 
+import html
 import re
+from collections.abc import Collection
 
 import pytest
+from django.urls import reverse
 
 from crmadmin.celery import app as celery_app
 from crmadmin.massupdate import metadata, operations
 from crmadmin.massupdate.fieldvalues import ValueForm
-from crmadmin.massupdate.models import Job
+from crmadmin.massupdate.models import Batch, Job, JobRecord
 from crmadmin.sandbox.models import Record
-from crmadmin.sandbox.seed import seed
+from crmadmin.sandbox.seed import SUCCESS_LEADS, seed
 from tests.conftest import make_sandbox_connection
 
 SEED_LEADS = 60
+# The seeded leads that accept any change.
+SUCCESS_IDS = [record_id for record_id, _ in SUCCESS_LEADS]
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def csrf_free_form(html: str, action: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(1)))
 
 
-def writable(module: str, count: int, *, exclude: tuple[str, ...] = ()) -> list[str]:
+def writable(module: str, count: int, *, exclude: Collection[str] = ()) -> list[str]:
     """IDs of ``count`` sandbox records Zoho lets a mass update change."""
     ids = list(
         Record.objects.filter(
@@ -89,3 +95,75 @@ def run(job: Job, reason: str = "A test run") -> Job:
     job.refresh_from_db()
     assert job.is_final, job.status
     return job
+
+
+# --- Driving a job through the pages, as the operator's browser would ---------------------
+
+
+def start_job(client, connection, module: str = "Leads") -> Job:
+    response = client.post(
+        reverse("massupdate:job-new"), {"connection": connection.pk, "module": module}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Job.objects.latest("pk")
+
+
+def post_change(client, job: Job, field: str, data: dict):
+    url = reverse("massupdate:job-changes", args=[job.pk]) + f"?field={field}"
+    return client.post(url, {"field": field, **data})
+
+
+def post_selection(client, job: Job, method: str, data: dict):
+    return client.post(reverse("massupdate:job-records-select", args=[job.pk, method]), data)
+
+
+def drafted_job(client, connection) -> Job:
+    """A draft that sets Designation on the three seeded leads that accept it."""
+    job = start_job(client, connection)
+    assert post_change(client, job, "Designation", {"value": "Met at Expo"}).status_code == 302
+    assert post_selection(client, job, "paste", {"ids": "\n".join(SUCCESS_IDS)}).status_code == 302
+    job.refresh_from_db()
+    return job
+
+
+def previewed_job(client, connection) -> Job:
+    job = drafted_job(client, connection)
+    assert client.post(reverse("massupdate:job-preview", args=[job.pk])).status_code == 302
+    job.refresh_from_db()
+    assert job.status == Job.Status.PREVIEWED
+    return job
+
+
+def confirm_fields(client, job: Job) -> dict[str, str]:
+    """The hidden fields of the job's confirm page (its submit token)."""
+    url = reverse("massupdate:job-confirm", args=[job.pk])
+    return csrf_free_form(client.get(url).content.decode(), url)
+
+
+def text(response) -> str:
+    """The page as a reader sees it: entities decoded, so messages can be matched as written."""
+    return html.unescape(response.content.decode())
+
+
+def state(job: Job) -> dict:
+    """Everything a refused input must leave as it was."""
+    job.refresh_from_db()
+    return {
+        "jobs": Job.objects.count(),
+        "status": job.status,
+        "fields": job.fields,
+        "changes": job.changes,
+        "record_count": job.record_count,
+        "selection_summary": job.selection_summary,
+        "records": list(
+            JobRecord.objects.filter(job=job)
+            .order_by("position")
+            .values_list("record_id", "included")
+        ),
+        "events": list(job.events.order_by("pk").values_list("kind", "message")),
+        "batches": Batch.objects.filter(job=job).count(),
+        "submit_token": job.submit_token,
+        "previewed_at": job.previewed_at,
+        "include_unchanged": job.include_unchanged,
+        "reason": job.reason,
+    }

@@ -5,7 +5,6 @@ the sandbox, and checks three things: the answer (400, or a redirect carrying a 
 the view is built so), words of the message on the page, and that nothing was written.
 """
 
-import html
 import uuid
 from datetime import timedelta
 
@@ -15,98 +14,28 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from crmadmin.massupdate.models import Batch, Job, JobEvent, JobRecord
+from crmadmin.massupdate.models import Job, JobEvent, JobRecord
 from crmadmin.sandbox.models import Record
-from crmadmin.sandbox.seed import SUCCESS_LEADS
 
-from .conftest import csrf_free_form
+from .conftest import (
+    SUCCESS_IDS,
+    confirm_fields,
+    drafted_job,
+    post_change,
+    post_selection,
+    previewed_job,
+    start_job,
+    state,
+    text,
+)
 
-SUCCESS_IDS = [record_id for record_id, _ in SUCCESS_LEADS]
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")
 
 
-# --- Driving a job through the pages ---------------------------------------------------------
-
-
-def start_job(client, connection, module: str = "Leads") -> Job:
-    response = client.post(
-        reverse("massupdate:job-new"), {"connection": connection.pk, "module": module}
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return Job.objects.latest("pk")
-
-
-def post_change(client, job: Job, field: str, data: dict):
-    url = reverse("massupdate:job-changes", args=[job.pk]) + f"?field={field}"
-    return client.post(url, {"field": field, **data})
-
-
-def post_selection(client, job: Job, method: str, data: dict):
-    return client.post(reverse("massupdate:job-records-select", args=[job.pk, method]), data)
-
-
-def drafted_job(client, connection) -> Job:
-    """A draft that sets Designation on the three seeded leads that accept it."""
-    job = start_job(client, connection)
-    assert post_change(client, job, "Designation", {"value": "Met at Expo"}).status_code == 302
-    assert post_selection(client, job, "paste", {"ids": "\n".join(SUCCESS_IDS)}).status_code == 302
-    job.refresh_from_db()
-    return job
-
-
-def previewed_job(client, connection) -> Job:
-    job = drafted_job(client, connection)
-    assert client.post(reverse("massupdate:job-preview", args=[job.pk])).status_code == 302
-    job.refresh_from_db()
-    assert job.status == Job.Status.PREVIEWED
-    return job
-
-
-def confirm_fields(client, job: Job) -> dict[str, str]:
-    url = reverse("massupdate:job-confirm", args=[job.pk])
-    return csrf_free_form(client.get(url).content.decode(), url)
-
-
-def finished_job(client, connection) -> Job:
-    job = previewed_job(client, connection)
-    url = reverse("massupdate:job-confirm", args=[job.pk])
-    response = client.post(url, {"reason": "Met them at the expo", **confirm_fields(client, job)})
-    assert response.status_code == 302
-    job.refresh_from_db()
-    assert job.status == Job.Status.COMPLETED, (job.status, job.outcome_counts)
-    return job
-
-
-def text(response) -> str:
-    """The page as a reader sees it: entities decoded, so messages can be matched as written."""
-    return html.unescape(response.content.decode())
-
-
-def state(job: Job) -> dict:
-    """Everything a refused input must leave as it was."""
-    job.refresh_from_db()
-    return {
-        "jobs": Job.objects.count(),
-        "status": job.status,
-        "fields": job.fields,
-        "changes": job.changes,
-        "record_count": job.record_count,
-        "selection_summary": job.selection_summary,
-        "records": list(
-            JobRecord.objects.filter(job=job)
-            .order_by("position")
-            .values_list("record_id", "included")
-        ),
-        "events": list(job.events.order_by("pk").values_list("kind", "message")),
-        "batches": Batch.objects.filter(job=job).count(),
-        "submit_token": job.submit_token,
-        "previewed_at": job.previewed_at,
-        "include_unchanged": job.include_unchanged,
-        "reason": job.reason,
-    }
+# --- The job each test starts from ----------------------------------------------------------
 
 
 @pytest.fixture
@@ -121,7 +50,14 @@ def previewed(operator_client, connection) -> Job:
 
 @pytest.fixture
 def finished(operator_client, connection) -> Job:
-    return finished_job(operator_client, connection)
+    job = previewed_job(operator_client, connection)
+    url = reverse("massupdate:job-confirm", args=[job.pk])
+    hidden = confirm_fields(operator_client, job)
+    response = operator_client.post(url, {"reason": "Met them at the expo", **hidden})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED, (job.status, job.outcome_counts)
+    return job
 
 
 # --- New job ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.urls import URLPattern, reverse
 from crmadmin.massupdate import urls as massupdate_urls
 from crmadmin.massupdate.models import Job, JobEvent, JobRecord
 
-from .test_bad_input import SUCCESS_IDS, drafted_job, previewed_job, state, text
+from .conftest import SUCCESS_IDS, drafted_job, previewed_job, state, text
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")
 
