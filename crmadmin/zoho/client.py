@@ -40,7 +40,7 @@ from .errors import (
     error_from_envelope,
 )
 from .models import Connection
-from .transport import Exchange, Limiter, no_limit, send_once
+from .transport import Exchange, Limiter, json_object, no_limit, send_once
 
 logger = logging.getLogger("crmadmin.zoho")
 
@@ -409,11 +409,8 @@ class ZohoClient:
         return body
 
     def _parse(self, response: requests.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_object(response)
+        if body is None:
             raise ZohoServerError(
                 "INVALID_RESPONSE",
                 f"Zoho answered HTTP {response.status_code} with a body that is not a JSON object",
@@ -682,12 +679,9 @@ def _error_from_body(body: dict[str, Any], http_status: int) -> ZohoError:
 
 
 def _error_from_response(response: requests.Response) -> ZohoError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_object(response)
     status = response.status_code
-    if isinstance(body, dict):
+    if body is not None:
         return _error_from_body(body, status)
     # A proxy's HTML error page or an empty body: classify by status alone.
     cls = error_class_for(f"HTTP_{status}", status)

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from .datacentres import DATA_CENTRES
 from .errors import ZohoOAuthError, ZohoServerError, ZohoTransportError
-from .transport import Exchange, send_once
+from .transport import Exchange, json_object, send_once
 
 if TYPE_CHECKING:
     from .models import Connection
@@ -173,7 +173,7 @@ def revoke_refresh_token(
         timeout=timeout,
         on_exchange=on_exchange,
     )
-    body = _json_or_none(response)
+    body = json_object(response)
     if response.status_code >= 500:
         raise ZohoServerError(
             "INTERNAL_ERROR", "the accounts server failed", {}, response.status_code
@@ -205,7 +205,7 @@ def _token_call(
         timeout=timeout,
         on_exchange=on_exchange,
     )
-    body = _json_or_none(response)
+    body = json_object(response)
     if response.status_code >= 500 or body is None:
         raise ZohoServerError(
             "INVALID_RESPONSE",
@@ -262,14 +262,6 @@ def _post(
         raise ZohoTransportError(
             "CONNECTION_ERROR", f"the accounts server could not be reached ({type(exc).__name__})"
         ) from None
-
-
-def _json_or_none(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _normalise(url: str) -> str:

@@ -116,6 +116,15 @@ def send_once(
     return response
 
 
+def json_object(response: requests.Response) -> dict[str, Any] | None:
+    """The response body if it is a JSON object; ``None`` for anything else (HTML, empty)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _body_text(body: bytes | str | None) -> str:
     if body is None:
         return ""
