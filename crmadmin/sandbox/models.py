@@ -222,21 +222,25 @@ class MassUpdateJob(models.Model):
             return 0
         return min(self.total_count, max(1, math.floor(elapsed * rate)))
 
-    def advance(self, *, delay: float, rate: float) -> "MassUpdateJob":
+    def advance(self, *, delay: float, rate: float) -> None:
         """Process the records that are due, as a real job would have by now.
 
         Doing the work when someone looks (status calls, requests to the module) keeps the
         sandbox free of background workers. The job row is locked while a slice is done
         (select_for_update; SQLite's IMMEDIATE transaction serialises writers anyway),
         and ``processed`` is re-read under the lock, so of two simultaneous pollers only
-        one does each slice.
+        one does each slice. ``processed`` only grows, so when this (possibly older) copy
+        says nothing is due, nothing is: every request to the module asks, and most
+        must not take the write lock for nothing.
         """
         from .operations import apply_job_slice  # operations imports this module
 
         if self.status not in self.ACTIVE:
-            return self
+            return
         now = timezone.now()
         target = self.due(now, delay=delay, rate=rate)
+        if target <= self.processed:
+            return
         with transaction.atomic():
             fresh = MassUpdateJob.objects.select_for_update().get(pk=self.pk)
             if fresh.status in self.ACTIVE and target > fresh.processed:
@@ -249,7 +253,6 @@ class MassUpdateJob(models.Model):
                     fresh.status = self.COMPLETED
                     fresh.completed_at = now
                 fresh.save()
-        return MassUpdateJob.objects.get(pk=self.pk)
 
 
 class OAuthClient(models.Model):

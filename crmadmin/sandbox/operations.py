@@ -332,8 +332,9 @@ def apply_job_slice(*, job: MassUpdateJob, upto: int) -> tuple[int, int]:
 def advance_jobs(module: Module) -> None:
     """Let the module's running jobs catch up before anyone reads or writes its records."""
     active = MassUpdateJob.objects.filter(module=module.api_name, status__in=MassUpdateJob.ACTIVE)
-    if not active.exists():
-        return
-    config = FaultConfig.current()
-    for job in active:
+    # The ids and changes (up to 50,000 ids) are read only under the lock, when a slice
+    # is due; this runs on every request to the module.
+    config = None
+    for job in active.defer("record_ids", "changes"):
+        config = config or FaultConfig.current()
         job.advance(delay=config.job_delay, rate=config.job_rate)
