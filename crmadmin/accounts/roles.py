@@ -10,12 +10,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, P
 OPERATOR = "Operator"
 MANAGER = "Manager"
 
+_OPERATOR_PERMISSIONS = ["zoho.view_connection", "zoho.use_connection", "massupdate.add_job"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    OPERATOR: ["zoho.view_connection", "zoho.use_connection", "massupdate.add_job"],
+    OPERATOR: _OPERATOR_PERMISSIONS,
+    # A manager does everything an operator does, plus:
     MANAGER: [
-        "zoho.view_connection",
-        "zoho.use_connection",
-        "massupdate.add_job",
+        *_OPERATOR_PERMISSIONS,
         "massupdate.view_all_jobs",
         "zoho.add_connection",
         "zoho.change_connection",
