@@ -39,12 +39,6 @@ def sync_roles(**kwargs) -> None:
         group.permissions.set(wanted)
 
 
-def is_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(
-        user.is_authenticated and (user.is_superuser or user.groups.filter(name=MANAGER).exists())
-    )
-
-
 def role_names(user: AbstractBaseUser | AnonymousUser) -> list[str]:
     if not user.is_authenticated:
         return []
