@@ -5,21 +5,11 @@ from django.urls import reverse
 
 from crmadmin.massupdate.models import Job
 from crmadmin.sandbox.models import Record
-from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, SUCCESS_LEADS
+from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD
 
-from .conftest import csrf_free_form
-
-SUCCESS_IDS = [record_id for record_id, _ in SUCCESS_LEADS]
+from .conftest import SUCCESS_IDS, confirm_fields, start_job, writable
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")
-
-
-def start_job(client, connection, module: str) -> Job:
-    response = client.post(
-        reverse("massupdate:job-new"), {"connection": connection.pk, "module": module}
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return Job.objects.latest("pk")
 
 
 def test_operator_runs_a_mass_update_and_sees_every_records_outcome(operator_client, connection):
@@ -35,13 +25,7 @@ def test_operator_runs_a_mass_update_and_sees_every_records_outcome(operator_cli
     )
     assert response.status_code == 302
 
-    others = list(
-        Record.objects.filter(
-            module="Leads", approval_state="approved", locked_action="", converted=False
-        )
-        .exclude(id__in=SUCCESS_IDS)
-        .values_list("id", flat=True)[:5]
-    )
+    others = writable("Leads", 5, exclude=SUCCESS_IDS)
     pasted = "\n".join(
         [*SUCCESS_IDS, NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_IDS[0], *others, "abc"]
     )
@@ -59,11 +43,10 @@ def test_operator_runs_a_mass_update_and_sees_every_records_outcome(operator_cli
     assert job.preview_counts["not_found"] == 1
 
     confirm_url = reverse("massupdate:job-confirm", args=[job.pk])
-    hidden = csrf_free_form(operator_client.get(confirm_url).content.decode(), confirm_url)
+    hidden = confirm_fields(operator_client, job)
     response = operator_client.post(confirm_url, {"reason": "Qualified at the fair", **hidden})
     assert response.status_code == 302
     job.refresh_from_db()
-    print(job.status, job.outcome_counts, job.error_message)
     assert job.outcome_counts["NOT_APPROVED"] == 1
     assert job.outcome_counts["RECORD_LOCKED"] == 1
     assert job.outcome_counts["INVALID_DATA"] == 1
