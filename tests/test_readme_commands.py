@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, SUCCESS_LEADS
-from tests.conftest import CONTRACT_DIR
+from tests.zoho.conftest import load_recordings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,12 +33,6 @@ def _readme_curl_call() -> str:
     readme = (ROOT / "README.md").read_text()
     block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "curl" in b)
     return block
-
-
-def _success_recording() -> dict:
-    collection = json.loads((CONTRACT_DIR / "mass_update.postman_collection.json").read_text())
-    (response,) = [r for r in collection["item"][0]["response"] if r["name"] == "SUCCESS RESPONSE"]
-    return json.loads(response["body"])
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +88,7 @@ def test_the_readme_curl_call_gets_the_shape_of_the_success_recording(demo):
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    recorded = _success_recording()
+    recorded = load_recordings()["SUCCESS RESPONSE"].body
     assert len(answer["data"]) == len(recorded["data"])
     for got, expected in zip(answer["data"], recorded["data"], strict=True):
         assert {k: got[k] for k in ("code", "message", "status")} == {
