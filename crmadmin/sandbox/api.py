@@ -138,7 +138,9 @@ def _module(segment: str, route: Route) -> Module:
     return module
 
 
-def _prepare(request: HttpRequest, path: str, token: AccessToken) -> tuple[Route, Handler, Call]:
+def _prepare(
+    request: HttpRequest, path: str, token: AccessToken, config: FaultConfig
+) -> tuple[Route, Handler, Call]:
     """The route, handler and call of an authenticated request: URL → method → module → scope."""
     version_part, _, rest = path.strip("/").partition("/")
     version = VERSION_RE.match(version_part)
@@ -158,6 +160,7 @@ def _prepare(request: HttpRequest, path: str, token: AccessToken) -> tuple[Route
         request=request,
         version=(int(version.group(1)), int(version.group(2) or 0)),
         token=token,
+        config=config,
         module=module,
         resource=resource,
     )
@@ -167,7 +170,7 @@ def _prepare(request: HttpRequest, path: str, token: AccessToken) -> tuple[Route
 def _serve(request: HttpRequest, path: str, config: FaultConfig) -> HttpResponse:
     token = authenticate(request, config)
     try:
-        route, handler, call = _prepare(request, path, token)
+        route, handler, call = _prepare(request, path, token, config)
     except ApiError as error:
         if error.status == 401:
             raise
@@ -179,7 +182,7 @@ def _serve(request: HttpRequest, path: str, config: FaultConfig) -> HttpResponse
         return spent.stamp(faults.too_many_requests())
     try:
         if call.module is not None and call.module.has_records:
-            advance_jobs(call.module)
+            advance_jobs(call.module, call.config)
         return spent.stamp(handler(call))
     except ApiError as error:
         if error.status == 401:

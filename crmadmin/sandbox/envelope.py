@@ -11,7 +11,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:  # models build error objects with error_body, so no import at run time
-    from .models import AccessToken, SandboxUser
+    from .models import AccessToken, FaultConfig, SandboxUser
     from .schema import Module
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -80,6 +80,7 @@ class Call:
     request: HttpRequest
     version: tuple[int, int]
     token: AccessToken
+    config: FaultConfig  # the switchboard as read at the start of this request
     module: Module | None = None
     resource: str | None = None  # the record or custom-view id in the URL
 

@@ -329,12 +329,13 @@ def apply_job_slice(*, job: MassUpdateJob, upto: int) -> tuple[int, int]:
     return updated, len(results) - updated
 
 
-def advance_jobs(module: Module) -> None:
-    """Let the module's running jobs catch up before anyone reads or writes its records."""
+def advance_jobs(module: Module, config: FaultConfig) -> None:
+    """Let the module's running jobs catch up before anyone reads or writes its records.
+
+    ``config`` is the one the API call is served under: the call has read it already.
+    """
     active = MassUpdateJob.objects.filter(module=module.api_name, status__in=MassUpdateJob.ACTIVE)
     # The ids and changes (up to 50,000 ids) are read only under the lock, when a slice
     # is due; this runs on every request to the module.
-    config = None
     for job in active.defer("record_ids", "changes"):
-        config = config or FaultConfig.current()
         job.advance(delay=config.job_delay, rate=config.job_rate)

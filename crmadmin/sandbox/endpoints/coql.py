@@ -45,7 +45,7 @@ def run_query(call: Call) -> HttpResponse:
     query = _query(call)
     # The module is known only now, so its read scope is checked after the body is read.
     require_scopes(call.token, [f"ZohoCRM.modules.{query.module.api_name}.READ"])
-    advance_jobs(query.module)
+    advance_jobs(query.module, call.config)
     rows, more = query.run([r.values() for r in records_of(query.module)])
     if not rows:
         return no_content()
