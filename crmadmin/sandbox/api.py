@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import credits, faults
 from .auth import authenticate, require_scopes
 from .endpoints import coql, mass_update, metadata, records
-from .envelope import ApiError, Call, error_body, json_response
+from .envelope import ApiError, Call
 from .models import AccessToken, FaultConfig
 from .operations import advance_jobs
 from .schema import Module, find_module
@@ -211,4 +211,4 @@ def crm_api(request: HttpRequest, path: str) -> HttpResponse:
             return error.response()
         except Exception:
             logger.exception("sandbox API failed on %s %s", request.method, request.path)
-            return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+            return faults.internal_error()

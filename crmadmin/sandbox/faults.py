@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from .auth import invalid_token
 from .envelope import error_body, json_response
 from .models import FaultConfig
 
@@ -121,6 +122,11 @@ def too_many_requests() -> HttpResponse:
     return json_response(error_body("TOO_MANY_REQUESTS", TOO_MANY_REQUESTS_MESSAGE), 429)
 
 
+def internal_error() -> HttpResponse:
+    """Zoho's JSON 500: injected, or the answer when the sandbox itself fails."""
+    return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+
+
 def choose(config: FaultConfig) -> str | None:
     """The fault for this request: the next queued one, else a random draw."""
     queued = _take_queued(config)
@@ -159,13 +165,13 @@ def respond(fault: str, request: HttpRequest) -> HttpResponse | None:
     if fault == "429":
         return too_many_requests()
     if fault == "500":
-        return json_response(error_body("INTERNAL_ERROR", "Internal Server Error"), 500)
+        return internal_error()
     if fault in {"502", "503"}:
         title = "502 Bad Gateway" if fault == "502" else "503 Service Temporarily Unavailable"
         page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
         return HttpResponse(page, status=int(fault), content_type="text/html")
     if fault == "invalid_token":
-        return json_response(error_body("INVALID_TOKEN", "invalid oauth token"), 401)
+        return invalid_token().response()
     if fault == "drop":
         return drop_connection(request)
     if fault == "truncate":
