@@ -17,9 +17,7 @@ from crmadmin.massupdate.selection import (
 )
 from crmadmin.sandbox.models import CustomView, Record
 from crmadmin.sandbox.operations import view_record_ids
-from crmadmin.sandbox.seed import seed
 from crmadmin.zoho.client import ZohoClient
-from tests.conftest import make_sandbox_connection
 
 A = "4150868000001000001"
 B = "4150868000001000002"
@@ -347,9 +345,8 @@ def exchanges() -> list:
 
 
 @pytest.fixture
-def crm(live_server, transactional_db, exchanges) -> ZohoClient:
-    seed(leads=60)
-    connection = make_sandbox_connection(live_server.url)
+def zoho(connection, exchanges) -> ZohoClient:
+    """A client of the seeded sandbox that notes every exchange it makes."""
     return ZohoClient(connection, timeout=10, on_exchange=exchanges.append)
 
 
@@ -367,24 +364,24 @@ def _set_lead(record_id: str, **values) -> None:
     record.save()
 
 
-def test_a_picklist_filter_finds_exactly_the_records_with_that_value(crm):
+def test_a_picklist_filter_finds_exactly_the_records_with_that_value(zoho):
     expected = _ids_where(lambda d: d.get("Lead_Status") == "Contacted")
 
-    found = resolve_filter(crm, "Leads", [FilterRow("Lead_Status", "equals", "Contacted")])
+    found = resolve_filter(zoho, "Leads", [FilterRow("Lead_Status", "equals", "Contacted")])
 
     assert expected and found == expected
 
 
-def test_a_numeric_greater_than_finds_exactly_the_larger_values(crm):
+def test_a_numeric_greater_than_finds_exactly_the_larger_values(zoho):
     expected = _ids_where(lambda d: (d.get("No_of_Employees") or 0) > 250)
 
-    found = resolve_filter(crm, "Leads", [FilterRow("No_of_Employees", "greater_than", "250")])
+    found = resolve_filter(zoho, "Leads", [FilterRow("No_of_Employees", "greater_than", "250")])
 
     assert expected and found == expected
     assert len(found) < len(_leads())
 
 
-def test_every_condition_must_hold(crm):
+def test_every_condition_must_hold(zoho):
     statuses = ["Contacted", "Not Contacted", "Attempted to Contact"]
     source = next(d["Lead_Source"] for d in _leads().values() if d.get("Lead_Source"))
     rows = [
@@ -400,10 +397,10 @@ def test_every_condition_must_hold(crm):
         )
     )
 
-    assert expected and resolve_filter(crm, "Leads", rows) == expected
+    assert expected and resolve_filter(zoho, "Leads", rows) == expected
 
 
-def test_dates_datetimes_and_booleans_are_compared_as_such(crm):
+def test_dates_datetimes_and_booleans_are_compared_as_such(zoho):
     days = sorted(d["Next_Follow_Up"] for d in _leads().values())
     moments = sorted(d["Last_Contacted_At"] for d in _leads().values())
     pivot_day, pivot_moment = days[len(days) // 2], moments[len(moments) // 3]
@@ -421,41 +418,41 @@ def test_dates_datetimes_and_booleans_are_compared_as_such(crm):
         )
     )
 
-    assert expected and resolve_filter(crm, "Leads", rows) == expected
+    assert expected and resolve_filter(zoho, "Leads", rows) == expected
 
 
-def test_a_value_with_quotes_is_matched_literally(crm):
+def test_a_value_with_quotes_is_matched_literally(zoho):
     lead = sorted(_leads(), key=int)[7]
     _set_lead(lead, Company="O'Brien's \"Bakery\" (Cork)")
 
     found = resolve_filter(
-        crm, "Leads", [FilterRow("Company", "equals", "O'Brien's \"Bakery\" (Cork)")]
+        zoho, "Leads", [FilterRow("Company", "equals", "O'Brien's \"Bakery\" (Cork)")]
     )
 
     assert found == [lead]
 
 
-def test_starts_with_treats_percent_and_underscore_as_plain_characters(crm):
+def test_starts_with_treats_percent_and_underscore_as_plain_characters(zoho):
     first, second, third = sorted(_leads(), key=int)[10:13]
     _set_lead(first, Company="50% Off Outlet")
     _set_lead(second, Company="500 Offers Ltd")
     _set_lead(third, Company="50_50 Partners")
 
-    assert resolve_filter(crm, "Leads", [FilterRow("Company", "starts_with", "50%")]) == [first]
-    assert resolve_filter(crm, "Leads", [FilterRow("Company", "starts_with", "50_")]) == [third]
-    assert resolve_filter(crm, "Leads", [FilterRow("Company", "starts_with", "50")]) == [
+    assert resolve_filter(zoho, "Leads", [FilterRow("Company", "starts_with", "50%")]) == [first]
+    assert resolve_filter(zoho, "Leads", [FilterRow("Company", "starts_with", "50_")]) == [third]
+    assert resolve_filter(zoho, "Leads", [FilterRow("Company", "starts_with", "50")]) == [
         first,
         second,
         third,
     ]
 
 
-def test_paging_goes_on_past_the_reach_of_offsets(crm, exchanges, monkeypatch):
+def test_paging_goes_on_past_the_reach_of_offsets(zoho, exchanges, monkeypatch):
     monkeypatch.setattr(selection, "COQL_PAGE_SIZE", 7)
     monkeypatch.setattr(selection, "COQL_MAX_REACH", 21)
     expected = _ids_where(lambda d: (d.get("No_of_Employees") or 0) > 0)
 
-    found = resolve_filter(crm, "Leads", [FilterRow("No_of_Employees", "greater_than", "0")])
+    found = resolve_filter(zoho, "Leads", [FilterRow("No_of_Employees", "greater_than", "0")])
 
     queries = [e.request_body for e in exchanges if e.url.endswith("/coql")]
     assert found == expected and len(expected) == 60
@@ -464,18 +461,18 @@ def test_paging_goes_on_past_the_reach_of_offsets(crm, exchanges, monkeypatch):
     assert all("limit 21," not in q for q in queries)
 
 
-def test_a_filter_matching_more_than_the_limit_is_refused(crm):
+def test_a_filter_matching_more_than_the_limit_is_refused(zoho):
     rows = [FilterRow("No_of_Employees", "greater_than", "0")]
 
     with pytest.raises(SelectionError, match="matches more than 10 records"):
-        resolve_filter(crm, "Leads", rows, limit=10)
+        resolve_filter(zoho, "Leads", rows, limit=10)
 
 
-def test_a_filter_matching_nothing_is_refused(crm):
+def test_a_filter_matching_nothing_is_refused(zoho):
     rows = [FilterRow("Company", "equals", "No Such Company Anywhere")]
 
     with pytest.raises(SelectionError, match="No records match"):
-        resolve_filter(crm, "Leads", rows)
+        resolve_filter(zoho, "Leads", rows)
 
 
 @pytest.mark.parametrize(
@@ -497,35 +494,35 @@ def test_a_filter_matching_nothing_is_refused(crm):
         (FilterRow("Lead_Status = 'x' or id", "equals", "x"), "not a field API name"),
     ],
 )
-def test_bad_filter_input_is_refused_with_a_clear_message(crm, exchanges, row, message):
+def test_bad_filter_input_is_refused_with_a_clear_message(zoho, exchanges, row, message):
     with pytest.raises(SelectionError, match=message):
-        resolve_filter(crm, "Leads", [row])
+        resolve_filter(zoho, "Leads", [row])
 
     assert not [e for e in exchanges if e.url.endswith("/coql")]
 
 
-def test_a_module_name_that_is_not_an_api_name_is_refused(crm):
+def test_a_module_name_that_is_not_an_api_name_is_refused(zoho):
     with pytest.raises(SelectionError, match="not a module API name"):
-        resolve_filter(crm, "Leads where id", [FilterRow("Lead_Status", "equals", "x")])
+        resolve_filter(zoho, "Leads where id", [FilterRow("Lead_Status", "equals", "x")])
 
 
-def test_a_view_resolves_to_exactly_its_records(crm):
+def test_a_view_resolves_to_exactly_its_records(zoho):
     view = CustomView.objects.get(module="Leads", name="Hot leads")
 
-    found = resolve_view(crm, "Leads", view.id)
+    found = resolve_view(zoho, "Leads", view.id)
 
     assert found and sorted(found, key=int) == sorted(view_record_ids(view), key=int)
     assert len(found) == len(set(found)) < len(_leads())
 
 
-def test_a_view_larger_than_the_limit_is_refused(crm):
+def test_a_view_larger_than_the_limit_is_refused(zoho):
     view = CustomView.objects.get(module="Leads", system_name="ALLVIEWS")
 
     with pytest.raises(SelectionError, match="more than 5 records"):
-        resolve_view(crm, "Leads", view.id, limit=5)
+        resolve_view(zoho, "Leads", view.id, limit=5)
 
 
 @pytest.mark.parametrize("cvid", ["4150868000000999999", "12 or 1=1"])
-def test_an_unknown_view_is_refused(crm, cvid):
+def test_an_unknown_view_is_refused(zoho, cvid):
     with pytest.raises(SelectionError):
-        resolve_view(crm, "Leads", cvid)
+        resolve_view(zoho, "Leads", cvid)
