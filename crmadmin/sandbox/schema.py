@@ -236,10 +236,6 @@ def _system_fields() -> tuple[Field, ...]:
     )
 
 
-def _owner() -> Field:
-    return Field("Owner", "Lead Owner", "ownerlookup", mass_update=False)
-
-
 LEADS = Module(
     "Leads",
     "Lead",
