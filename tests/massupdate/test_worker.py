@@ -12,12 +12,13 @@ from collections import Counter
 import pytest
 
 from crmadmin.celery import app as celery_app
-from crmadmin.massupdate import metadata, operations
-from crmadmin.massupdate.fieldvalues import Change
+from crmadmin.massupdate import operations
 from crmadmin.massupdate.models import Batch, Job, JobEvent, Outcome
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import seed
 from tests.conftest import make_sandbox_connection
+
+from .conftest import build_job, writable
 
 RECORDS = 2000
 NEW_TITLE = "Met at Expo 2026"
@@ -49,30 +50,8 @@ def test_a_real_worker_previews_and_runs_a_2000_record_job(
     assert not celery_app.conf.task_always_eager
     seed(leads=RECORDS + 100)
     connection = make_sandbox_connection(live_server.url)
-    ids = list(
-        Record.objects.filter(
-            module="Leads", approval_state=Record.APPROVED, locked_action="", converted=False
-        )
-        .order_by("id")
-        .values_list("id", flat=True)[:RECORDS]
-    )
-    assert len(ids) == RECORDS
-
-    title = next(s for s in metadata.fields_for(connection, "Leads") if s.api_name == "Designation")
-    job = operations.create_draft(
-        user=operator, connection=connection, module="Leads", module_label="Leads"
-    )
-    operations.set_change(
-        job=job, spec=title, change=Change(field="Designation", value=NEW_TITLE), user=operator
-    )
-    operations.select_records(
-        job=job,
-        ids=ids,
-        method=Job.Selection.PASTE,
-        summary=f"{RECORDS:,} pasted IDs",
-        detail={},
-        user=operator,
-    )
+    ids = writable("Leads", RECORDS)
+    job = build_job(operator, connection, "Leads", {"Designation": {"value": NEW_TITLE}}, ids)
 
     operations.start_preview(job=job, user=operator)
     _wait_while(job, {Job.Status.PREVIEWING}, celery_worker_process)
