@@ -101,7 +101,8 @@ def issue_refresh_token(
     user: SandboxUser | None = None,
 ) -> str:
     """A refresh token for ``client`` (all scopes and patricia by default)."""
-    return _new_refresh_token(client, parse_scopes(scopes), user or SandboxUser.default())[0]
+    user = user or SandboxUser.default()
+    return _new_refresh_token(client, parse_scopes(scopes), user, FaultConfig.current())[0]
 
 
 def issue_access_token(
@@ -117,6 +118,7 @@ def issue_access_token(
         client=client,
         refresh=None,
         source=AccessToken.DIRECT,
+        config=FaultConfig.current(),
     )
 
 
@@ -176,16 +178,22 @@ def _exchange_code(client: OAuthClient, params: dict[str, str], api_domain: str)
         if not claimed:
             return {"error": "invalid_code"}
         scopes = grant.scopes.split(",")
+        config = FaultConfig.current()
         refresh, plain_refresh = None, None
         if grant.self_client or grant.access_type == "offline":
-            plain_refresh, refresh = _new_refresh_token(client, scopes, grant.user)
+            plain_refresh, refresh = _new_refresh_token(client, scopes, grant.user, config)
         access = _new_access_token(
-            scopes=scopes, user=grant.user, client=client, refresh=refresh, source=AccessToken.CODE
+            scopes=scopes,
+            user=grant.user,
+            client=client,
+            refresh=refresh,
+            source=AccessToken.CODE,
+            config=config,
         )
     payload = {"access_token": access}
     if plain_refresh:
         payload["refresh_token"] = plain_refresh
-    return _with_common(payload, scopes, api_domain)
+    return _with_common(payload, scopes, api_domain, config)
 
 
 def _refresh(client: OAuthClient, params: dict[str, str], api_domain: str) -> dict:
@@ -212,28 +220,30 @@ def _refresh(client: OAuthClient, params: dict[str, str], api_domain: str) -> di
             client=client,
             refresh=refresh,
             source=AccessToken.REFRESH,
+            config=config,
         )
-    return _with_common({"access_token": access}, scopes, api_domain)
+    return _with_common({"access_token": access}, scopes, api_domain, config)
 
 
-def _with_common(payload: dict, scopes: list[str], api_domain: str) -> dict:
+def _with_common(payload: dict, scopes: list[str], api_domain: str, config: FaultConfig) -> dict:
+    # expires_in from the config the token was made with: the lifetime it really has.
     return {
         **payload,
         "scope": " ".join(scopes),
         "api_domain": api_domain,
         "token_type": "Bearer",
-        "expires_in": FaultConfig.current().token_ttl,
+        "expires_in": config.token_ttl,
     }
 
 
 def _new_refresh_token(
-    client: OAuthClient, scopes: list[str], user: SandboxUser
+    client: OAuthClient, scopes: list[str], user: SandboxUser, config: FaultConfig
 ) -> tuple[str, RefreshToken]:
     plain = new_token()
     refresh = RefreshToken.objects.create(
         token_hash=hash_secret(plain), client=client, user=user, scopes=",".join(scopes)
     )
-    limit = FaultConfig.current().refresh_tokens_per_user
+    limit = config.refresh_tokens_per_user
     if limit:
         # Zoho keeps 20 per user and client; the 21st deletes the oldest, even in use.
         live = RefreshToken.objects.filter(
@@ -252,9 +262,9 @@ def _new_access_token(
     client: OAuthClient | None,
     refresh: RefreshToken | None,
     source: str,
+    config: FaultConfig,
 ) -> str:
     plain = new_token()
-    config = FaultConfig.current()
     AccessToken.objects.create(
         token_hash=hash_secret(plain),
         client=client,
