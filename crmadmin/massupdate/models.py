@@ -94,9 +94,7 @@ class Job(models.Model):
     include_unchanged = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
 
-    preview_total = models.PositiveIntegerField(default=0)
     preview_done = models.PositiveIntegerField(default=0)
-    preview_started_at = models.DateTimeField(null=True, blank=True)
     previewed_at = models.DateTimeField(null=True, blank=True)
     preview_counts = models.JSONField(default=dict, blank=True)
 
@@ -109,13 +107,11 @@ class Job(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    to_send = models.PositiveIntegerField(default=0)
     calls_total = models.PositiveIntegerField(default=0)
     calls_done = models.PositiveIntegerField(default=0)
     outcome_counts = models.JSONField(default=dict, blank=True)
@@ -160,9 +156,14 @@ class Job(models.Model):
 
     @property
     def preview_percent(self) -> int:
-        if not self.preview_total:
+        if not self.record_count:
             return 100 if self.previewed_at else 0
-        return min(100, self.preview_done * 100 // self.preview_total)
+        return min(100, self.preview_done * 100 // self.record_count)
+
+    @property
+    def to_send(self) -> int:
+        """Records the preview found worth sending (changing ones, plus any included)."""
+        return self.preview_counts.get("to_send", 0)
 
     @property
     def run_percent(self) -> int:
@@ -270,7 +271,6 @@ class Batch(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     exchanges = models.JSONField(default=list, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -283,6 +283,11 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.number} step {self.step} of job {self.job_id}"
+
+    @property
+    def attempts(self) -> int:
+        """HTTP attempts the call took (retries included): one exchange each."""
+        return len(self.exchanges)
 
 
 class Outcome(models.Model):

@@ -142,9 +142,7 @@ def start_preview(*, job: Job, user) -> None:
     with transaction.atomic():
         claimed = Job.objects.filter(pk=job.pk, status__in=Job.EDITABLE_STATUSES).update(
             status=Status.PREVIEWING,
-            preview_total=job.record_count,
             preview_done=0,
-            preview_started_at=timezone.now(),
             previewed_at=None,
             preview_counts={},
             error_message="",
@@ -317,7 +315,7 @@ class Cost:
 
 
 def estimate_cost(job: Job) -> Cost:
-    to_send = job.preview_counts.get("to_send", 0)
+    to_send = job.to_send
     steps = len(plan_steps(job.module, _changes(job)))
     return Cost(
         records=to_send,
@@ -333,7 +331,7 @@ def submit(*, job: Job, user, reason: str, token: uuid.UUID) -> bool:
 
     if job.preview_is_stale:
         raise WorkflowError("The preview is too old: renew it before submitting.")
-    if not job.preview_counts.get("to_send"):
+    if not job.to_send:
         raise WorkflowError("No record would be sent: nothing to submit.")
     with transaction.atomic():
         claimed = Job.objects.filter(pk=job.pk, status=Status.PREVIEWED, submit_token=token).update(
@@ -403,9 +401,8 @@ def plan_steps(module: str, changes: Sequence[Change]) -> list[list[Change]]:
 
 def run_job(*, job_id: int) -> None:
     """Send every batch, record every outcome, read the records back, finish the job."""
-    now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now
+        status=Status.RUNNING, started_at=timezone.now()
     )
     job = Job.objects.select_related("connection").get(pk=job_id)
     if claimed:
@@ -492,9 +489,8 @@ def _plan_batches(job: Job, steps: list[list[Change]]) -> None:
                     )
                 )
         Batch.objects.bulk_create(batches)
-        job.to_send = len(ids)
         job.calls_total = len(batches)
-        job.save(update_fields=["to_send", "calls_total", "updated_at"])
+        job.save(update_fields=["calls_total", "updated_at"])
 
 
 def _record_batch(
@@ -545,14 +541,12 @@ def _record_batch(
         batch.http_status = http_status
         batch.error_code = request_error.code if request_error else ""
         batch.error_message = request_error.message if request_error else ""
-        batch.attempts = len(exchanges)
         batch.exchanges = [e.as_dict() for e in exchanges]
         batch.sent_at = exchanges[0].started_at if exchanges else now
         batch.finished_at = now
         batch.save()
         Job.objects.filter(pk=job.pk).update(
             calls_done=F("calls_done") + 1,
-            heartbeat_at=now,
             outcome_counts=_outcome_counts(job),
         )
 

@@ -184,7 +184,7 @@ def test_the_preview_progress_polls_until_done_then_reloads_the_page(
     operator, operator_client, connection
 ):
     job = build_job(operator, connection, "Leads", {"City": {"value": "Faro"}}, ["1" * 18])
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.PREVIEWING, preview_total=1)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.PREVIEWING)
     url = reverse("massupdate:job-preview", args=[job.pk])
     htmx = {"HX-Request": "true", "HX-Target": "preview-progress"}
     polling = operator_client.get(url, headers=htmx)
