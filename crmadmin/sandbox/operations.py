@@ -285,14 +285,15 @@ def _clean_entry(
 # --- Custom views and scheduled (cvid) jobs ----------------------------------------------
 
 
+def in_view(view: CustomView, records: Iterable[Record]) -> list[Record]:
+    """The records the view's criteria select, in the order given."""
+    node = compile_view_criteria(get_module(view.module), view.criteria)
+    return [r for r in records if node is None or node.matches(r.values())]
+
+
 def view_record_ids(view: CustomView) -> list[str]:
-    module = get_module(view.module)
-    node = compile_view_criteria(module, view.criteria)
-    ids = []
-    for record in records_of(module).order_by("created_time", "id"):
-        if node is None or node.matches(record.values()):
-            ids.append(record.id)
-    return ids
+    records = records_of(get_module(view.module)).order_by("created_time", "id")
+    return [r.id for r in in_view(view, records)]
 
 
 def active_job_for(view: CustomView) -> MassUpdateJob | None:

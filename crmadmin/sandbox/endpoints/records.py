@@ -12,9 +12,9 @@ from django.http import HttpResponse
 from .. import credits
 from ..envelope import ApiError, Call, json_response, no_content, results_status
 from ..models import CustomView, Record
-from ..operations import PUT_MAX_RECORDS, normalise_id, records_of
+from ..operations import PUT_MAX_RECORDS, in_view, normalise_id, records_of
 from ..operations import update_records as write_records
-from ..query import Node, QueryError, compile_view_criteria, parse_search_criteria
+from ..query import Node, QueryError, parse_search_criteria
 from ..schema import Module
 from ..values import parse_datetime
 
@@ -165,8 +165,7 @@ def _in_view(module: Module, records: QuerySet[Record], cvid: str) -> list[Recor
     if view is None:
         details = {"param_name": "cvid"}
         raise ApiError(400, "INVALID_DATA", "the cvid given seems to be invalid", details)
-    node = compile_view_criteria(module, view.criteria)
-    return [r for r in records if node is None or node.matches(r.values())]
+    return in_view(view, records)
 
 
 def _filtered(queryset: QuerySet[Record], *, converted: str, approved: str) -> QuerySet[Record]:
