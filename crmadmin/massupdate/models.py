@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from crmadmin.zoho.models import Connection
@@ -32,6 +33,15 @@ RETRYABLE_CODES = frozenset(
         "INVALID_RESPONSE",
     }
 )
+
+
+# The preview's groups of records: its counts and the filters of its table are both these.
+PREVIEW_GROUPS = {
+    "change": Q(found=True, will_change=True),
+    "unchanged": Q(found=True, will_change=False),
+    "not_found": Q(found=False),
+    "warnings": Q(found=True) & ~Q(warnings=[]),
+}
 
 
 class JobQuerySet(models.QuerySet):

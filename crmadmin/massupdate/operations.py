@@ -26,7 +26,7 @@ from crmadmin.zoho.models import Connection
 
 from .calls import ClientPool, parallel_calls
 from .fieldvalues import Change, FieldSpec, after_value, display_value, is_same
-from .models import RETRYABLE_CODES, Batch, Job, JobEvent, JobRecord, Outcome
+from .models import PREVIEW_GROUPS, RETRYABLE_CODES, Batch, Job, JobEvent, JobRecord, Outcome
 
 logger = logging.getLogger("crmadmin.massupdate")
 
@@ -270,12 +270,12 @@ def _warnings(data: dict[str, Any]) -> list[str]:
 
 
 def _preview_counts(job: Job) -> dict[str, int]:
-    found = Q(found=True)
+    # Aggregate names must differ from field names, hence the prefix.
     counts = JobRecord.objects.filter(job=job).aggregate(
-        n_will_change=Count("pk", filter=found & Q(will_change=True)),
-        n_unchanged=Count("pk", filter=found & Q(will_change=False)),
-        n_not_found=Count("pk", filter=Q(found=False)),
-        n_warnings=Count("pk", filter=found & ~Q(warnings=[])),
+        n_will_change=Count("pk", filter=PREVIEW_GROUPS["change"]),
+        n_unchanged=Count("pk", filter=PREVIEW_GROUPS["unchanged"]),
+        n_not_found=Count("pk", filter=PREVIEW_GROUPS["not_found"]),
+        n_warnings=Count("pk", filter=PREVIEW_GROUPS["warnings"]),
         n_to_send=Count("pk", filter=Q(included=True)),
     )
     return {name.removeprefix("n_"): n for name, n in counts.items()}

@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from .. import operations
 from ..fieldvalues import FieldSpec, display_value
 from ..forms import ConfirmForm, IncludeUnchangedForm, PreviewFilterForm
-from ..models import Job, JobRecord
+from ..models import PREVIEW_GROUPS, Job, JobRecord
 from . import describe_changes, get_own_job, operator_required, query_without_page
 
 PAGE_SIZE = 100
@@ -21,12 +21,6 @@ STALE_FORM = (
     "This confirmation was made for an earlier preview, so nothing was submitted. "
     "Check the current preview and confirm again."
 )
-PREVIEW_FILTERS = {
-    "all": {},
-    "change": {"found": True, "will_change": True},
-    "unchanged": {"found": True, "will_change": False},
-    "not_found": {"found": False},
-}
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,11 +55,9 @@ def _preview_table(job: Job, filters: dict) -> dict:
     if job.status != Status.PREVIEWED:
         return {}
     records = JobRecord.objects.filter(job=job)
-    show = filters.get("show") or "all"
-    if show == "warnings":
-        records = records.filter(found=True).exclude(warnings=[])
-    else:
-        records = records.filter(**PREVIEW_FILTERS[show])
+    show = filters.get("show")
+    if show in PREVIEW_GROUPS:
+        records = records.filter(PREVIEW_GROUPS[show])
     if filters.get("q"):
         records = records.filter(record_id=filters["q"].strip())
     page = Paginator(records.order_by("position"), PAGE_SIZE).get_page(filters.get("page"))
