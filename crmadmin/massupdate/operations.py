@@ -428,6 +428,7 @@ def run_job(*, job_id: int) -> None:
         return client.mass_update(job.module, batch.record_ids, data, over_write=over_write)
 
     pending = list(Batch.objects.filter(job=job, status=Batch.Status.PENDING))
+    counts = Counter(_outcome_counts(job))  # non-zero only when a delivery is resumed
     pool = ClientPool.sized(job.connection, len(pending))
     try:
         # Step by step: the calls of one field group run side by side, but no record is
@@ -441,7 +442,7 @@ def run_job(*, job_id: int) -> None:
                 error = result.error
                 if error is not None and not isinstance(error, ZohoError):
                     raise error
-                _record_batch(job, result.item, result.value, error, result.exchanges)
+                _record_batch(job, result.item, result.value, error, result.exchanges, counts)
                 if isinstance(error, ZohoAuthError | ZohoScopeError):
                     fatal = error.user_message
     except ZohoError as exc:  # the token could not be had before the first call
@@ -499,8 +500,13 @@ def _record_batch(
     result: WriteResult | None,
     error: ZohoError | None,
     exchanges: list,
+    counts: Counter[str],
 ) -> None:
-    """Store one call's answer: an outcome per record, the records' overall state, counts."""
+    """Store one call's answer: an outcome per record, the records' overall state, counts.
+
+    ``counts`` are the job's counts by code, kept up to date here rather than counted
+    again over every record of the job after each call.
+    """
     record_pks = dict(
         JobRecord.objects.filter(job=job, batch=batch.number).values_list("record_id", "pk")
     )
@@ -536,7 +542,7 @@ def _record_batch(
             ],
             ignore_conflicts=True,
         )
-        _apply_outcomes(job, record_pks, outcomes, http_status)
+        counts.update(_apply_outcomes(job, record_pks, outcomes, http_status))
         batch.status = Batch.Status.DONE if result is not None else Batch.Status.FAILED
         batch.http_status = http_status
         batch.error_code = request_error.code if request_error else ""
@@ -546,29 +552,40 @@ def _record_batch(
         batch.finished_at = now
         batch.save()
         Job.objects.filter(pk=job.pk).update(
-            calls_done=F("calls_done") + 1,
-            outcome_counts=_outcome_counts(job),
+            calls_done=F("calls_done") + 1, outcome_counts={c: n for c, n in counts.items() if n}
         )
 
 
 def _apply_outcomes(
     job: Job, record_pks: dict[str, int], outcomes: list[tuple], http_status: int | None
-) -> None:
-    """Set each record's overall outcome: a failure in any call outweighs success in others."""
+) -> Counter[str]:
+    """Set each record's overall outcome: a failure in any call outweighs success in others.
+
+    Returns how the job's counts by code change, from the rows each UPDATE touched.
+    """
     succeeded = [record_pks[o[0]] for o in outcomes if o[2] == "success" and o[0] in record_pks]
     failed: dict[tuple[str, str], list[int]] = {}
     for rid, code, status, message, _details in outcomes:
         if status != "success" and rid in record_pks:
             failed.setdefault((code, message), []).append(record_pks[rid])
     records = JobRecord.objects.filter(job=job)
+    delta: Counter[str] = Counter()
     if succeeded:
-        records.filter(pk__in=succeeded, status=RecordStatus.PENDING).update(
+        delta["SUCCESS"] += records.filter(pk__in=succeeded, status=RecordStatus.PENDING).update(
             status=RecordStatus.SUCCESS, code="SUCCESS", message="", http_status=http_status
         )
     for (code, message), pks in failed.items():
-        records.filter(pk__in=pks).exclude(status=RecordStatus.ERROR).update(
-            status=RecordStatus.ERROR, code=code, message=message, http_status=http_status
+        failure = {"status": RecordStatus.ERROR, "code": code, "message": message}
+        delta[code] += records.filter(pk__in=pks, status=RecordStatus.PENDING).update(
+            **failure, http_status=http_status
         )
+        # Succeeded in an earlier call of another field group, failed in this one.
+        moved = records.filter(pk__in=pks, status=RecordStatus.SUCCESS).update(
+            **failure, http_status=http_status
+        )
+        delta[code] += moved
+        delta["SUCCESS"] -= moved
+    return delta
 
 
 def _mark_unsent(job: Job, fatal: str) -> None:
