@@ -67,7 +67,8 @@ def test_outcomes_keep_zohos_details_http_status_and_batch(operator, connection)
 
 
 def test_multiselect_add_keeps_the_current_values_and_replace_drops_them(operator, connection):
-    adding, replacing = writable("Leads", 4)[:2], writable("Leads", 4)[2:]
+    ids = writable("Leads", 4)
+    adding, replacing = ids[:2], ids[2:]
     for record_id in adding + replacing:
         set_sandbox_value(record_id, "Product_Interest", ["CRM", "Desk"])
 
