@@ -38,6 +38,8 @@ NONE_CHOICE = "-None-"
 REPLACE = "replace"
 ADD = "add"
 MODE_CHOICES = [(REPLACE, "Replace the current values"), (ADD, "Add to the current values")]
+# How a chosen mode reads wherever a change is shown.
+MODE_TEXT = {REPLACE: "replacing the current values", ADD: "added to the current values"}
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
 
 CHOICE_ERROR = "Choose one of the field's values (“%(value)s” is not one)."

@@ -192,6 +192,13 @@ class Job(models.Model):
         return self.outcome_counts.get("SUCCESS", 0)
 
     @property
+    def retryable_count(self) -> int:
+        """Records whose failure a retry may fix (only once the job has finished)."""
+        if not self.is_final:
+            return 0
+        return sum(n for code, n in self.outcome_counts.items() if code in RETRYABLE_CODES)
+
+    @property
     def duration(self) -> timedelta | None:
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at

@@ -25,7 +25,7 @@ from crmadmin.zoho.errors import ZohoAuthError, ZohoError, ZohoScopeError
 from crmadmin.zoho.models import Connection
 
 from .calls import ClientPool, parallel_calls
-from .fieldvalues import Change, FieldSpec, after_value, display_value, is_same
+from .fieldvalues import MODE_TEXT, Change, FieldSpec, after_value, display_value, is_same
 from .models import PREVIEW_GROUPS, RETRYABLE_CODES, Batch, Job, JobEvent, JobRecord, Outcome
 
 logger = logging.getLogger("crmadmin.massupdate")
@@ -77,9 +77,7 @@ def set_change(*, job: Job, spec: FieldSpec, change: Change, user) -> None:
         _back_to_draft(job)
         job.save()
         shown = display_value(spec, change.value) or "(empty)"
-        mode = {"add": " (added to the current values)", "replace": " (replacing)"}.get(
-            change.mode, ""
-        )
+        mode = f" ({MODE_TEXT[change.mode]})" if change.mode else ""
         record_event(job, Kind.CHANGES_SET, user, f"{spec.label} → {shown}{mode}")
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
-from ..fieldvalues import Change, FieldSpec, display_value
+from ..fieldvalues import MODE_TEXT, Change, FieldSpec, display_value
 from ..models import Job
 
 RUN_PERMISSION = "massupdate.add_job"
@@ -42,6 +42,11 @@ def describe_changes(job: Job) -> list[dict]:
         change = Change.from_dict(raw)
         spec = specs[change.field]
         described.append(
-            {"spec": spec, "change": change, "shown": display_value(spec, change.value)}
+            {
+                "spec": spec,
+                "change": change,
+                "shown": display_value(spec, change.value),
+                "mode_text": MODE_TEXT.get(change.mode, ""),
+            }
         )
     return described

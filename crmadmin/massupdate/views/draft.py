@@ -1,5 +1,7 @@
 """Steps 1 to 3: the module, the changes, the records."""
 
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.forms import Select
 from django.http import HttpRequest, HttpResponse
@@ -174,9 +176,10 @@ def job_records_select(request: HttpRequest, pk: int, method: str) -> HttpRespon
     return redirect("massupdate:job-records", job.pk)
 
 
-class _Chosen:
-    def __init__(self, ids: list[str], summary: str, detail: dict) -> None:
-        self.ids, self.summary, self.detail = ids, summary, detail
+class _Chosen(NamedTuple):
+    ids: list[str]
+    summary: str
+    detail: dict
 
 
 REJECTED_KEPT = 200

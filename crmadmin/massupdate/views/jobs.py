@@ -87,16 +87,10 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "specs": specs,
         "changes": describe_changes(job),
         "events": job.events.select_related("actor"),
-        "retryable": _retryable_count(job),
+        "retryable": job.retryable_count,
         "retries": list(job.retries.all()),
     }
     return render(request, "massupdate/job_detail.html", context)
-
-
-def _retryable_count(job: Job) -> int:
-    if not job.is_final:
-        return 0
-    return sum(n for code, n in job.outcome_counts.items() if code in operations.RETRYABLE_CODES)
 
 
 @require_POST
