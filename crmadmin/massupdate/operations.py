@@ -701,16 +701,15 @@ def retry_failed(*, job: Job, user) -> Job:
     """A new job, linked to this one, for the records whose failure may pass on a retry."""
     if not job.is_final:
         raise WorkflowError("Only a finished job can be retried.")
-    ids = list(
+    failures = list(
         JobRecord.objects.filter(
             job=job, status=RecordStatus.ERROR, code__in=RETRYABLE_CODES
-        ).values_list("record_id", flat=True)
+        ).values_list("record_id", "code")
     )
-    if not ids:
+    if not failures:
         raise WorkflowError("No failure of this job can be retried.")
-    codes = Counter(
-        JobRecord.objects.filter(job=job, record_id__in=ids).values_list("code", flat=True)
-    )
+    ids = [record_id for record_id, _ in failures]
+    codes = Counter(code for _, code in failures)
     with transaction.atomic():
         retry = Job.objects.create(
             owner=user,
