@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from crmadmin.celery import app as celery_app
@@ -115,6 +116,25 @@ def post_change(client, job: Job, field: str, data: dict):
 
 def post_selection(client, job: Job, method: str, data: dict):
     return client.post(reverse("massupdate:job-records-select", args=[job.pk, method]), data)
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    """A CSV file, as a browser uploads it to the records page."""
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+def filter_data(*rows: tuple[str, str, str]) -> dict[str, str]:
+    """The filter formset of the records page, with ``rows`` of (field, operator, value)."""
+    data = {
+        "filter-TOTAL_FORMS": "3",
+        "filter-INITIAL_FORMS": "0",
+        "filter-MIN_NUM_FORMS": "0",
+        "filter-MAX_NUM_FORMS": "5",
+    }
+    for n, (field, operator, value) in enumerate(rows):
+        data |= {f"filter-{n}-field": field, f"filter-{n}-operator": operator}
+        data[f"filter-{n}-value"] = value
+    return data
 
 
 def drafted_job(client, connection) -> Job:

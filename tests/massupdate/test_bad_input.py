@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,12 +20,14 @@ from .conftest import (
     SUCCESS_IDS,
     confirm_fields,
     drafted_job,
+    filter_data,
     post_change,
     post_selection,
     previewed_job,
     start_job,
     state,
     text,
+    upload,
 )
 
 SCRIPT = "<script>alert(1)</script>"
@@ -307,10 +308,6 @@ def test_look_alike_digits_beside_real_ids_are_listed_back_not_selected(operator
 # --- Records: CSV files -------------------------------------------------------------------
 
 
-def upload(name: str, content: bytes) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type="text/csv")
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -392,19 +389,6 @@ def test_a_csv_post_without_a_file_is_refused(operator_client, draft):
 
 
 # --- Records: filters and views ---------------------------------------------------------
-
-
-def filter_data(*rows: tuple[str, str, str]) -> dict[str, str]:
-    data = {
-        "filter-TOTAL_FORMS": "3",
-        "filter-INITIAL_FORMS": "0",
-        "filter-MIN_NUM_FORMS": "0",
-        "filter-MAX_NUM_FORMS": "5",
-    }
-    for n, (field, operator, value) in enumerate(rows):
-        data |= {f"filter-{n}-field": field, f"filter-{n}-operator": operator}
-        data[f"filter-{n}-value"] = value
-    return data
 
 
 @pytest.mark.parametrize(

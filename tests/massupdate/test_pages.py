@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crmadmin.massupdate.models import Job, JobRecord, MetadataCache
+from crmadmin.sandbox.models import CustomView, Record
+from crmadmin.sandbox.operations import view_record_ids
 from crmadmin.sandbox.seed import LOCKED_LEAD, NOT_APPROVED_LEAD
 from crmadmin.zoho.models import Connection
 from tests.conftest import make_sandbox_connection
 
-from .conftest import build_job, preview, run, writable
+from .conftest import build_job, filter_data, post_selection, preview, run, upload, writable
 
 BIG = 50_000
 CITY = {
@@ -115,10 +117,8 @@ def test_a_csv_with_a_bom_and_semicolons_selects_its_id_column(
     job = build_job(operator, connection, "Leads", {"City": {"value": "Faro"}}, [])
     ids = writable("Leads", 3)
     body = "\ufeffName;Record Id\n" + "".join(f"Lead {n};{i}\n" for n, i in enumerate(ids))
-    upload = io.BytesIO(body.encode())
-    upload.name = "leads.csv"
-    response = operator_client.post(
-        reverse("massupdate:job-records-select", args=[job.pk, "csv"]), {"file": upload}
+    response = post_selection(
+        operator_client, job, "csv", {"file": upload("leads.csv", body.encode())}
     )
     assert response.status_code == 302
     job.refresh_from_db()
@@ -127,21 +127,11 @@ def test_a_csv_with_a_bom_and_semicolons_selects_its_id_column(
 
 
 def test_a_filter_selects_the_records_the_crm_matches(operator, operator_client, connection):
-    from crmadmin.sandbox.models import Record
-
     job = build_job(operator, connection, "Leads", {"City": {"value": "Faro"}}, [])
     status = Record.objects.filter(module="Leads").exclude(data__Lead_Status=None).first()
     wanted = status.data["Lead_Status"]
-    form = {
-        "filter-TOTAL_FORMS": "3",
-        "filter-INITIAL_FORMS": "0",
-        "filter-0-field": "Lead_Status",
-        "filter-0-operator": "equals",
-        "filter-0-value": wanted,
-    }
-    response = operator_client.post(
-        reverse("massupdate:job-records-select", args=[job.pk, "filter"]), form
-    )
+    form = filter_data(("Lead_Status", "equals", wanted))
+    response = post_selection(operator_client, job, "filter", form)
     assert response.status_code == 302, response.content.decode()[-3000:]
     expected = set(
         Record.objects.filter(module="Leads", data__Lead_Status=wanted).values_list("id", flat=True)
@@ -150,14 +140,9 @@ def test_a_filter_selects_the_records_the_crm_matches(operator, operator_client,
 
 
 def test_a_custom_view_selects_its_records(operator, operator_client, connection):
-    from crmadmin.sandbox.models import CustomView
-    from crmadmin.sandbox.operations import view_record_ids
-
     view = CustomView.objects.filter(module="Leads").first()
     job = build_job(operator, connection, "Leads", {"City": {"value": "Faro"}}, [])
-    response = operator_client.post(
-        reverse("massupdate:job-records-select", args=[job.pk, "view"]), {"cvid": view.pk}
-    )
+    response = post_selection(operator_client, job, "view", {"cvid": view.pk})
     assert response.status_code == 302
     selected = list(job.records.values_list("record_id", flat=True))
     assert sorted(selected) == sorted(view_record_ids(view)) and selected
