@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> None:
     from crmadmin.sandbox import faults
     from crmadmin.sandbox.models import Record
     from crmadmin.sandbox.seed import seed
+    from tests.conftest import make_sandbox_connection
 
     started = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         owner = User.objects.create_user("bench")
         owner.groups.add(Group.objects.get(name="Operator"))
-        connection = sandbox_connection(f"http://{server.host}:{server.port}")
+        connection = make_sandbox_connection(f"http://{server.host}:{server.port}")
         spec = next(s for s in metadata.fields_for(connection, "Leads") if s.api_name == FIELD)
 
         # The first leads in id order, whatever their state: as in real life, a few are
@@ -205,25 +206,6 @@ def run(args: argparse.Namespace) -> None:
         breakdown=(writes_seconds, read_back_seconds),
         pages=pages,
         total=total,
-    )
-
-
-def sandbox_connection(server_url: str):
-    """A Connection to the sandbox at ``server_url``, as tests.conftest makes one."""
-    from crmadmin.sandbox import oauth
-    from crmadmin.zoho.datacentres import CUSTOM
-    from crmadmin.zoho.models import Connection
-
-    base = server_url + "/sandbox"
-    registered = oauth.create_client("crmadmin (bench)", [])
-    return Connection.objects.create(
-        name="Sandbox",
-        data_centre=CUSTOM,
-        accounts_url=base,
-        api_domain=base,
-        client_id=registered.client_id,
-        client_secret=registered.client_secret,
-        refresh_token=oauth.issue_refresh_token(registered),
     )
 
 
