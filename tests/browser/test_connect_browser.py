@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 from crmadmin.sandbox import oauth as sandbox_oauth
 from crmadmin.sandbox.seed import seed
 from crmadmin.zoho.models import Connection
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,10 +18,7 @@ def test_manager_adds_a_connection_connects_it_and_tests_it(page: Page, live_ser
         "crmadmin under test", [live_server.url + "/connections/oauth/callback/"]
     )
 
-    page.goto(live_server.url + "/login/")
-    page.get_by_label("Username").fill("maria")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "maria")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Connections").click()
     page.get_by_role("link", name="Add a connection").click()

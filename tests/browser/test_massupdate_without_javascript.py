@@ -19,8 +19,8 @@ from crmadmin.celery import app as celery_app
 from crmadmin.massupdate.models import Job
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import LOCKED_LEAD, seed
-from tests.browser.conftest import worker_log_on_failure
-from tests.conftest import PASSWORD, make_sandbox_connection
+from tests.browser.conftest import log_in, worker_log_on_failure
+from tests.conftest import make_sandbox_connection
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,10 +77,7 @@ def run_a_mass_update_without_javascript(page: Page, url: str) -> None:
     page.on("request", note_load)
 
     # 1. Log in, start a job on the Leads module.
-    page.goto(url + "/login/")
-    page.get_by_label("Username").fill("olivia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, url, "olivia")
     page.get_by_role("main").get_by_role("link", name="New mass update").click()
     page.get_by_role("radio", name=re.compile(r"^Leads\b")).check()
     page.get_by_role("button", name="Next: choose the changes").click()
