@@ -16,15 +16,15 @@ from playwright.sync_api import Locator, Page, Response, expect
 from crmadmin.celery import app as celery_app
 from crmadmin.massupdate.models import Job, JobEvent
 from crmadmin.sandbox.models import Record
-from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, SUCCESS_LEADS, seed
+from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, seed
 from tests.browser.conftest import log_in, worker_log_on_failure
 from tests.conftest import make_sandbox_connection
+from tests.massupdate.conftest import SUCCESS_IDS, writable
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NEW_TITLE = "Met at the browser fair"
 JUNK = "LEAD-000042"
-SUCCESS_IDS = [record_id for record_id, _ in SUCCESS_LEADS]
 MISSING_ID = MISSING_IDS[0]
 FAILED_IDS = {NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_ID}
 # 1,100 records: 11 preview reads (100 ids each) and 3 mass-update calls (500 ids each).
@@ -89,15 +89,7 @@ def test_operator_runs_a_mass_update_from_start_to_failures_download_in_the_brow
 def run_a_mass_update_in_the_browser(page: Page, url: str, csp_violations: list[str]) -> None:
     seed(leads=1200)
     make_sandbox_connection(url, concurrency_limit=1)
-    ordinary = list(
-        Record.objects.filter(
-            module="Leads", approval_state=Record.APPROVED, locked_action="", converted=False
-        )
-        .exclude(id__in=SUCCESS_IDS)
-        .order_by("id")
-        .values_list("id", flat=True)[: RECORDS - len(SPECIAL_IDS)]
-    )
-    assert len(ordinary) == RECORDS - len(SPECIAL_IDS)
+    ordinary = writable("Leads", RECORDS - len(SPECIAL_IDS), exclude=SUCCESS_IDS)
     updated_ids = [*SUCCESS_IDS, *ordinary]
     confirm_posts: list[str] = []
     page.on(

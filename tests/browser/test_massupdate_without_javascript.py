@@ -21,6 +21,7 @@ from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import LOCKED_LEAD, seed
 from tests.browser.conftest import log_in, worker_log_on_failure
 from tests.conftest import make_sandbox_connection
+from tests.massupdate.conftest import writable
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,13 +61,7 @@ def test_operator_runs_a_mass_update_with_javascript_turned_off(
 def run_a_mass_update_without_javascript(page: Page, url: str) -> None:
     seed(leads=100)
     make_sandbox_connection(url, concurrency_limit=1)
-    ordinary = list(
-        Record.objects.filter(
-            module="Leads", approval_state=Record.APPROVED, locked_action="", converted=False
-        )
-        .order_by("id")
-        .values_list("id", flat=True)[: RECORDS - 1]
-    )
+    ordinary = writable("Leads", RECORDS - 1)
     # Every page the browser loads (not the test): the self-reloads show up here.
     loads: list[str] = []
 
