@@ -112,6 +112,9 @@ def run_a_mass_update_in_the_browser(page: Page, url: str, csp_violations: list[
     page.get_by_role("radio", name=re.compile(r"^Leads\b")).check()
     page.get_by_role("button", name="Next: choose the changes").click()
     expect(page.get_by_role("heading", name=re.compile(r"what to change$"))).to_be_visible()
+    # htmx (a deferred script) binds its triggers once the page has loaded; a change made
+    # before that is a plain select change, which the "Choose" button would then submit.
+    page.wait_for_load_state("load")
 
     # 2. Choosing the field swaps its value form in through htmx, without a page load.
     changes_url = page.url
