@@ -304,6 +304,11 @@ CRMADMIN_HTTP_MAX_ATTEMPTS = env_int("CRMADMIN_HTTP_MAX_ATTEMPTS", 6, minimum=1)
 # and field lists are cached per connection for this long (a button refreshes them).
 CRMADMIN_PREVIEW_MAX_AGE_MINUTES = env_int("CRMADMIN_PREVIEW_MAX_AGE_MINUTES", 30, minimum=1)
 CRMADMIN_METADATA_MAX_AGE_SECONDS = env_int("CRMADMIN_METADATA_MAX_AGE_SECONDS", 3600)
+# Approvals: the first values of the approval policy (an admin edits it afterwards), and how
+# old a preview an approval may rely on.
+CRMADMIN_APPROVAL_THRESHOLD = env_int("CRMADMIN_APPROVAL_THRESHOLD", 5000, minimum=1)
+CRMADMIN_SENSITIVE_FIELDS = env_list("CRMADMIN_SENSITIVE_FIELDS", ["Owner", "Deals.Stage"])
+CRMADMIN_APPROVAL_MAX_AGE_HOURS = env_int("CRMADMIN_APPROVAL_MAX_AGE_HOURS", 24, minimum=1)
 # Records per mass-update call: Zoho takes at most 500; fewer means smaller steps to cancel.
 CRMADMIN_BATCH_SIZE = min(500, env_int("CRMADMIN_BATCH_SIZE", 500, minimum=1))
 

@@ -17,6 +17,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [
         *_OPERATOR_PERMISSIONS,
         "massupdate.view_all_jobs",
+        "massupdate.approve_job",
+        "massupdate.review_job",
         "zoho.add_connection",
         "zoho.change_connection",
         "zoho.delete_connection",

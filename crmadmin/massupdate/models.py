@@ -1,10 +1,13 @@
 """A mass update: the job row is the truth, its records carry before, after and outcome.
 
-A ``Job`` goes draft → previewing → previewed → queued → running → one of the final states.
-Each selected record is a ``JobRecord`` (its before-snapshot, the after it should get,
-its overall outcome); each write call is a ``Batch`` (which ids, which fields, what Zoho
-answered); each per-record answer of a call is an ``Outcome``; the ``JobEvent`` rows are the
-job's timeline.
+A ``Job`` goes draft → previewing → previewed → (awaiting approval →) queued → running →
+one of the final states. Each selected record is a ``JobRecord`` (its before-snapshot, the
+after it should get, its overall outcome); each write call is a ``Batch`` (which ids, which
+fields, what Zoho answered); each per-record answer of a call is an ``Outcome``; the
+``JobEvent`` rows are the job's audit trail, which nothing edits or deletes.
+
+A revert is a ``Job`` of kind ``revert`` linked to the job it undoes: its records carry the
+value the original job set (``expected``) and the value to restore (``after``).
 """
 
 import uuid
@@ -35,10 +38,15 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+# A record a revert leaves alone because someone changed it after the job: listed, not sent.
+CONFLICT = "CONFLICT"
+NOT_FAILURES = frozenset({"SUCCESS", CONFLICT})
+
 # The preview's groups of records: its counts and the filters of its table are both these.
 PREVIEW_GROUPS = {
     "change": Q(found=True, will_change=True),
-    "unchanged": Q(found=True, will_change=False),
+    "unchanged": Q(found=True, will_change=False, conflict=False),
+    "conflicts": Q(conflict=True),
     "not_found": Q(found=False),
     "warnings": Q(found=True) & ~Q(warnings=[]),
 }
@@ -68,6 +76,12 @@ class Job(models.Model):
         COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        REJECTED = "rejected", "Rejected"
+
+    class Kind(models.TextChoices):
+        UPDATE = "update", "Mass update"
+        REVERT = "revert", "Revert"
 
     class Selection(models.TextChoices):
         NONE = "", "Not chosen yet"
@@ -76,6 +90,7 @@ class Job(models.Model):
         FILTER = "filter", "Filter"
         VIEW = "view", "Custom view"
         RETRY = "retry", "Failures of an earlier job"
+        REVERT = "revert", "Records an earlier job changed"
 
     ACTIVE_STATUSES = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
     FINAL_STATUSES = (
@@ -83,6 +98,7 @@ class Job(models.Model):
         Status.COMPLETED_WITH_ERRORS,
         Status.FAILED,
         Status.CANCELLED,
+        Status.REJECTED,
     )
     EDITABLE_STATUSES = (Status.DRAFT, Status.PREVIEWED)
 
@@ -91,12 +107,18 @@ class Job(models.Model):
     module = models.CharField(max_length=100)
     module_label = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.UPDATE)
     retry_of = models.ForeignKey(
         "self", models.PROTECT, null=True, blank=True, related_name="retries"
+    )
+    revert_of = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="reverts"
     )
     # [FieldSpec.as_dict()] of the changed fields and [Change.as_dict()], in the same order.
     fields = models.JSONField(default=list, blank=True)
     changes = models.JSONField(default=list, blank=True)
+    # "|Lead_Status|Rating|": the changed fields' names, so the audit list can filter by one.
+    field_index = models.CharField(max_length=2000, blank=True)
     selection = models.CharField(max_length=10, choices=Selection.choices, blank=True)
     selection_summary = models.CharField(max_length=500, blank=True)
     selection_detail = models.JSONField(default=dict, blank=True)
@@ -117,6 +139,18 @@ class Job(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Why the job needs a manager's approval (empty: it does not), and the decision.
+    approval_reasons = models.JSONField(default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
@@ -139,8 +173,13 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),
             models.Index(fields=["status"], name="job_status"),
+            models.Index(fields=["-created_at"], name="job_recent"),
         ]
-        permissions = [("view_all_jobs", "Can see every operator's jobs")]
+        permissions = [
+            ("view_all_jobs", "Can see every operator's jobs"),
+            ("approve_job", "Can approve or reject other people's jobs"),
+            ("review_job", "Can mark other people's jobs reviewed"),
+        ]
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.module})"
@@ -158,10 +197,22 @@ class Job(models.Model):
         return self.status in self.EDITABLE_STATUSES
 
     @property
+    def is_revert(self) -> bool:
+        return self.kind == self.Kind.REVERT
+
+    @property
     def preview_is_stale(self) -> bool:
         if self.previewed_at is None:
             return True
         max_age = timedelta(minutes=settings.CRMADMIN_PREVIEW_MAX_AGE_MINUTES)
+        return timezone.now() - self.previewed_at > max_age
+
+    @property
+    def approval_has_lapsed(self) -> bool:
+        """A preview older than an approval may rely on: the job needs a new one."""
+        if self.previewed_at is None:
+            return True
+        max_age = timedelta(hours=settings.CRMADMIN_APPROVAL_MAX_AGE_HOURS)
         return timezone.now() - self.previewed_at > max_age
 
     @property
@@ -185,7 +236,7 @@ class Job(models.Model):
 
     @property
     def failure_count(self) -> int:
-        return sum(n for code, n in self.outcome_counts.items() if code != "SUCCESS")
+        return sum(n for code, n in self.outcome_counts.items() if code not in NOT_FAILURES)
 
     @property
     def success_count(self) -> int:
@@ -219,7 +270,8 @@ class Job(models.Model):
         return f"{hours} h {minutes:02d} min"
 
     def field_names(self) -> list[str]:
-        return [c["field"] for c in self.changes]
+        """The fields the job writes (a revert: every field of the job it undoes)."""
+        return [f["api_name"] for f in self.fields]
 
 
 class JobRecord(models.Model):
@@ -239,6 +291,10 @@ class JobRecord(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     will_change = models.BooleanField(default=False)
+    # Reverts only: the values the undone job set, which the record must still hold, and
+    # whether it holds something else (someone changed it since; it is left alone).
+    expected = models.JSONField(null=True, blank=True)
+    conflict = models.BooleanField(default=False)
     warnings = models.JSONField(default=list, blank=True)
     included = models.BooleanField(default=True)
     batch = models.PositiveIntegerField(null=True, blank=True)
@@ -260,6 +316,8 @@ class JobRecord(models.Model):
             models.Index(fields=["job", "code", "position"], name="jobrecord_code"),
             models.Index(fields=["job", "included", "position"], name="jobrecord_included"),
             models.Index(fields=["job", "batch"], name="jobrecord_batch"),
+            # "Which mass updates touched record X?"
+            models.Index(fields=["record_id"], name="jobrecord_any_job"),
         ]
 
     def __str__(self) -> str:
@@ -288,7 +346,6 @@ class Batch(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
-    exchanges = models.JSONField(default=list, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -302,9 +359,10 @@ class Batch(models.Model):
         return f"batch {self.number} step {self.step} of job {self.job_id}"
 
     @property
-    def attempts(self) -> int:
-        """HTTP attempts the call took (retries included): one exchange each."""
-        return len(self.exchanges)
+    def exchanges(self) -> list[dict]:
+        """The call's raw HTTP attempts, redacted, as the audit trail holds them."""
+        event = self.events.filter(kind=JobEvent.Kind.BATCH_SENT).first()
+        return event.detail.get("exchanges", []) if event else []
 
 
 class Outcome(models.Model):
@@ -332,8 +390,28 @@ class Outcome(models.Model):
         return f"{self.code} for {self.record_id}"
 
 
+class AppendOnly(Exception):
+    """An attempt to change or delete a row of the audit trail."""
+
+
+class JobEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("The audit trail is append-only: its rows cannot be changed.")
+
+    def delete(self):
+        raise AppendOnly("The audit trail is append-only: its rows cannot be deleted.")
+
+    _raw_delete = delete
+
+
 class JobEvent(models.Model):
-    """The job's timeline: what happened, when, by whom."""
+    """The job's audit trail: what happened, when, by whom; rows are only ever added.
+
+    Each row is written in the same transaction as the change it records. Saving an
+    existing row, deleting one, or updating or deleting through a queryset raises
+    ``AppendOnly``; a database trigger refuses UPDATEs that bypass the ORM; and the job
+    they belong to cannot be deleted while they exist (``PROTECT``).
+    """
 
     class Kind(models.TextChoices):
         DRAFTED = "drafted", "Drafted"
@@ -343,26 +421,49 @@ class JobEvent(models.Model):
         PREVIEWED = "previewed", "Previewed"
         PREVIEW_FAILED = "preview_failed", "Preview failed"
         SUBMITTED = "submitted", "Submitted"
+        APPROVAL_REQUESTED = "approval_requested", "Approval requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        APPROVAL_LAPSED = "approval_lapsed", "Approval lapsed"
         STARTED = "started", "Started"
+        BATCH_SENT = "batch_sent", "Batch sent"
         CANCEL_REQUESTED = "cancel_requested", "Cancel requested"
         FINISHED = "finished", "Finished"
         VERIFIED = "verified", "Read back"
         RETRIED = "retried", "Retried"
+        REVERTED = "reverted", "Revert started"
+        REVIEWED = "reviewed", "Reviewed"
 
-    job = models.ForeignKey(Job, models.CASCADE, related_name="events")
+    job = models.ForeignKey(Job, models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
     message = models.CharField(max_length=1000, blank=True)
+    # The call of a BATCH_SENT event, whose ``detail`` holds its redacted raw exchanges.
+    batch = models.ForeignKey(Batch, models.PROTECT, null=True, blank=True, related_name="events")
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = JobEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["job", "at"], name="jobevent_job_at")]
+        indexes = [
+            models.Index(fields=["job", "at"], name="jobevent_job_at"),
+            models.Index(fields=["kind", "at"], name="jobevent_kind_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnly("The audit trail is append-only: its rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("The audit trail is append-only: its rows cannot be deleted.")
 
 
 class MetadataCache(models.Model):
@@ -384,3 +485,45 @@ class MetadataCache(models.Model):
     def is_fresh(self) -> bool:
         max_age = timedelta(seconds=settings.CRMADMIN_METADATA_MAX_AGE_SECONDS)
         return timezone.now() - self.fetched_at < max_age
+
+
+class ApprovalPolicy(models.Model):
+    """Which jobs wait for a manager: one row, edited in the admin.
+
+    Its first values come from ``CRMADMIN_APPROVAL_THRESHOLD`` and
+    ``CRMADMIN_SENSITIVE_FIELDS``.
+    """
+
+    threshold = models.PositiveIntegerField(
+        help_text="A job that would send more records than this waits for approval."
+    )
+    sensitive_fields = models.TextField(
+        blank=True,
+        help_text=(
+            "Fields whose change always needs approval, one per line or comma-separated: "
+            "an API name (Stage) for every module, or Module.Field (Deals.Stage) for one."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "approval policy"
+
+    def __str__(self) -> str:
+        return f"Approval above {self.threshold:,} records"
+
+    @classmethod
+    def current(cls) -> "ApprovalPolicy":
+        policy, _ = cls.objects.get_or_create(
+            pk=1,
+            defaults={
+                "threshold": settings.CRMADMIN_APPROVAL_THRESHOLD,
+                "sensitive_fields": "\n".join(settings.CRMADMIN_SENSITIVE_FIELDS),
+            },
+        )
+        return policy
+
+    def sensitive_in(self, module: str, fields: list[str]) -> list[str]:
+        """The names among ``fields`` of ``module`` that this policy calls sensitive."""
+        entries = {e.strip() for e in self.sensitive_fields.replace(",", "\n").splitlines()}
+        return [f for f in fields if f in entries or f"{module}.{f}" in entries]

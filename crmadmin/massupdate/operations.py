@@ -20,13 +20,24 @@ from django.db import connections, router, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from crmadmin.zoho.client import GET_IDS_PER_CALL, WriteResult, ZohoClient
+from crmadmin.zoho.client import GET_IDS_PER_CALL, PUT_RECORDS_PER_CALL, WriteResult, ZohoClient
 from crmadmin.zoho.errors import ZohoAuthError, ZohoError, ZohoScopeError
 from crmadmin.zoho.models import Connection
 
 from .calls import ClientPool, parallel_calls
 from .fieldvalues import MODE_TEXT, Change, FieldSpec, after_value, display_value, is_same
-from .models import PREVIEW_GROUPS, RETRYABLE_CODES, Batch, Job, JobEvent, JobRecord, Outcome
+from .models import (
+    CONFLICT,
+    NOT_FAILURES,
+    PREVIEW_GROUPS,
+    RETRYABLE_CODES,
+    ApprovalPolicy,
+    Batch,
+    Job,
+    JobEvent,
+    JobRecord,
+    Outcome,
+)
 
 logger = logging.getLogger("crmadmin.massupdate")
 
@@ -50,8 +61,19 @@ class WorkflowError(Exception):
     """A step that cannot be taken now, with a message for the user."""
 
 
-def record_event(job: Job, kind: str, actor=None, message: str = "") -> JobEvent:
-    return JobEvent.objects.create(job=job, kind=kind, actor=actor, message=message[:1000])
+def record_event(
+    job: Job,
+    kind: str,
+    actor=None,
+    message: str = "",
+    *,
+    detail: dict | None = None,
+    batch: Batch | None = None,
+) -> JobEvent:
+    """Add a row to the job's audit trail; call it inside the transaction it records."""
+    return JobEvent.objects.create(
+        job=job, kind=kind, actor=actor, message=message[:1000], detail=detail or {}, batch=batch
+    )
 
 
 # --- Draft, changes, records ------------------------------------------------------------
@@ -73,6 +95,7 @@ def set_change(*, job: Job, spec: FieldSpec, change: Change, user) -> None:
     changes = [c for c in job.changes if c["field"] != spec.api_name]
     job.fields = [*fields, spec.as_dict()]
     job.changes = [*changes, change.as_dict()]
+    job.field_index = field_index(job.fields)
     with transaction.atomic():
         _back_to_draft(job)
         job.save()
@@ -87,6 +110,7 @@ def remove_change(*, job: Job, field: str, user) -> None:
         raise WorkflowError("That field is not among the job's changes.")
     job.fields = [f for f in job.fields if f["api_name"] != field]
     job.changes = [c for c in job.changes if c["field"] != field]
+    job.field_index = field_index(job.fields)
     with transaction.atomic():
         _back_to_draft(job)
         job.save()
@@ -113,6 +137,11 @@ def select_records(
         record_event(job, Kind.RECORDS_SELECTED, user, f"{len(ids):,} records: {summary}")
 
 
+def field_index(fields: list[dict]) -> str:
+    """``|Lead_Status|Rating|``: what ``Job.field_index`` holds, for filtering by field."""
+    return "".join(f"|{f['api_name']}" for f in fields) + "|" if fields else ""
+
+
 def _require_editable(job: Job) -> None:
     if not job.is_editable:
         raise WorkflowError(f"This job is {job.get_status_display().lower()}; it can't change.")
@@ -130,25 +159,31 @@ def _back_to_draft(job: Job) -> None:
 # --- Preview --------------------------------------------------------------------------------
 
 
+# A job awaiting approval may be previewed again (its approval then starts over).
+PREVIEWABLE_STATUSES = (*Job.EDITABLE_STATUSES, Status.AWAITING_APPROVAL)
+
+
 def start_preview(*, job: Job, user) -> None:
-    if not job.changes:
+    if not job.changes and not job.is_revert:
         raise WorkflowError("Choose at least one field to change first.")
     if not job.record_count:
         raise WorkflowError("Select the records first.")
     from .tasks import preview_job_task
 
     with transaction.atomic():
-        claimed = Job.objects.filter(pk=job.pk, status__in=Job.EDITABLE_STATUSES).update(
+        claimed = Job.objects.filter(pk=job.pk, status__in=PREVIEWABLE_STATUSES).update(
             status=Status.PREVIEWING,
             preview_done=0,
             previewed_at=None,
             preview_counts={},
             error_message="",
             submit_token=uuid.uuid4(),
+            approval_reasons=[],
         )
         if not claimed:
             raise WorkflowError("This job is not a draft any more; it can't be previewed again.")
-        record_event(job, Kind.PREVIEW_STARTED, user)
+        message = "approval withdrawn" if job.status == Status.AWAITING_APPROVAL else ""
+        record_event(job, Kind.PREVIEW_STARTED, user, message)
         transaction.on_commit(lambda: preview_job_task.delay(job.pk))
     job.refresh_from_db()
 
@@ -160,12 +195,17 @@ def run_preview(*, job_id: int) -> None:
         return
     specs = _specs(job)
     changes = _changes(job)
-    names = [c.field for c in changes]
-    rows = list(JobRecord.objects.filter(job=job).values_list("pk", "record_id"))
+    names = list(specs)
+    if job.is_revert:
+        rows = list(
+            JobRecord.objects.filter(job=job).values_list("pk", "record_id", "expected", "after")
+        )
+    else:
+        rows = list(JobRecord.objects.filter(job=job).values_list("pk", "record_id"))
     chunks = [rows[i : i + GET_IDS_PER_CALL] for i in range(0, len(rows), GET_IDS_PER_CALL)]
 
-    def read(client: ZohoClient, chunk: list[tuple[int, str]]) -> dict[str, dict]:
-        return client.get_records(job.module, [rid for _, rid in chunk], names)
+    def read(client: ZohoClient, chunk: list[tuple]) -> dict[str, dict]:
+        return client.get_records(job.module, [row[1] for row in chunk], names)
 
     def still_previewing() -> bool:
         return Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).exists()
@@ -174,7 +214,10 @@ def run_preview(*, job_id: int) -> None:
         for result in parallel_calls(job.connection, chunks, read, keep_going=still_previewing):
             if result.error is not None:
                 raise result.error
-            _store_preview_chunk(job, result.item, result.value, specs, changes)
+            if job.is_revert:
+                _store_revert_chunk(job, result.item, result.value, specs)
+            else:
+                _store_preview_chunk(job, result.item, result.value, specs, changes)
     except ZohoError as exc:
         _preview_failed(job, exc.user_message)
         return
@@ -198,6 +241,7 @@ def run_preview(*, job_id: int) -> None:
             message=(
                 f"{counts['will_change']:,} will change, {counts['unchanged']:,} already "
                 f"at the target, {counts['not_found']:,} not found"
+                + (f", {counts['conflicts']:,} changed since" if job.is_revert else "")
             ),
         )
 
@@ -228,10 +272,42 @@ def _store_preview_chunk(
         Job.objects.filter(pk=job.pk).update(preview_done=F("preview_done") + len(chunk))
 
 
+def _store_revert_chunk(
+    job: Job, chunk: list[tuple], found: dict[str, dict], specs: dict[str, FieldSpec]
+) -> None:
+    """A revert's preview: restore a record only where it still holds what the job set.
+
+    Per field, the record holds the value the undone job set (restore it), or already its
+    old value (nothing to do), or something else: someone changed it since, and the whole
+    record is a conflict, listed and left alone.
+    """
+    rows = []
+    for pk, record_id, expected, after in chunk:
+        data = found.get(record_id)
+        if data is None:
+            rows.append((False, None, after, False, False, [], False, pk))
+            continue
+        before = {name: data.get(name) for name in after}
+        conflict = will_change = False
+        for name, old in after.items():
+            if is_same(specs[name], before[name], old):
+                continue
+            if is_same(specs[name], before[name], expected[name]):
+                will_change = True
+            else:
+                conflict = True
+        will_change = will_change and not conflict
+        warnings = ["conflict"] if conflict else _warnings(data)
+        rows.append((True, before, after, will_change, conflict, warnings, will_change, pk))
+    with transaction.atomic():
+        _write_preview_rows(rows, conflicts=True)
+        Job.objects.filter(pk=job.pk).update(preview_done=F("preview_done") + len(chunk))
+
+
 PREVIEW_COLUMNS = ("found", "before", "after", "will_change", "warnings", "included")
 
 
-def _write_preview_rows(rows: list[tuple]) -> None:
+def _write_preview_rows(rows: list[tuple], *, conflicts: bool = False) -> None:
     """One parameterised UPDATE per record, sent as one batch.
 
     ``bulk_update`` would build a CASE WHEN expression per record and column: at 500
@@ -239,12 +315,19 @@ def _write_preview_rows(rows: list[tuple]) -> None:
     """
     db = connections[router.db_for_write(JobRecord)]
     quote = db.ops.quote_name
-    assignments = ", ".join(f"{quote(name)} = %s" for name in PREVIEW_COLUMNS)
+    columns = [*PREVIEW_COLUMNS, "conflict"] if conflicts else PREVIEW_COLUMNS
+    assignments = ", ".join(f"{quote(name)} = %s" for name in columns)
     sql = f"UPDATE {quote(JobRecord._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names are ours, values are parameters
-    params = [
-        (found, _json(before), _json(after), will_change, json.dumps(warnings), included, pk)
-        for found, before, after, will_change, warnings, included, pk in rows
-    ]
+    if conflicts:
+        params = [
+            (found, _json(b), _json(a), change, json.dumps(w), included, conflict, pk)
+            for found, b, a, change, conflict, w, included, pk in rows
+        ]
+    else:
+        params = [
+            (found, _json(before), _json(after), will_change, json.dumps(warnings), included, pk)
+            for found, before, after, will_change, warnings, included, pk in rows
+        ]
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -274,6 +357,7 @@ def _preview_counts(job: Job) -> dict[str, int]:
         n_unchanged=Count("pk", filter=PREVIEW_GROUPS["unchanged"]),
         n_not_found=Count("pk", filter=PREVIEW_GROUPS["not_found"]),
         n_warnings=Count("pk", filter=PREVIEW_GROUPS["warnings"]),
+        n_conflicts=Count("pk", filter=PREVIEW_GROUPS["conflicts"]),
         n_to_send=Count("pk", filter=Q(included=True)),
     )
     return {name.removeprefix("n_"): n for name, n in counts.items()}
@@ -291,7 +375,9 @@ def set_include_unchanged(*, job: Job, include: bool) -> None:
     if job.status != Status.PREVIEWED:
         raise WorkflowError("Only a previewed job's selection can be adjusted.")
     with transaction.atomic():
-        JobRecord.objects.filter(job=job, found=True, will_change=False).update(included=include)
+        JobRecord.objects.filter(job=job, found=True, will_change=False, conflict=False).update(
+            included=include
+        )
         job.include_unchanged = include
         job.preview_counts = _preview_counts(job)
         job.save(update_fields=["include_unchanged", "preview_counts", "updated_at"])
@@ -314,41 +400,135 @@ class Cost:
 
 def estimate_cost(job: Job) -> Cost:
     to_send = job.to_send
-    steps = len(plan_steps(job.module, _changes(job)))
+    steps = 1 if job.is_revert else len(plan_steps(job.module, _changes(job)))
     return Cost(
         records=to_send,
-        write_calls=steps * math.ceil(to_send / settings.CRMADMIN_BATCH_SIZE),
+        write_calls=steps * math.ceil(to_send / batch_size(job)),
         # The read-back after the run.
         read_calls=math.ceil(to_send / GET_IDS_PER_CALL),
     )
 
 
-def submit(*, job: Job, user, reason: str, token: uuid.UUID) -> bool:
-    """Queue the job; False when this form was already used or the preview is stale."""
-    from .tasks import run_job_task
+def approval_reasons(job: Job) -> list[str]:
+    """Why this job must wait for a manager (none: it runs as soon as it is submitted)."""
+    policy = ApprovalPolicy.current()
+    reasons = []
+    if job.to_send > policy.threshold:
+        reasons.append(
+            f"{job.to_send:,} records, above the approval threshold of {policy.threshold:,}"
+        )
+    specs = _specs(job)
+    for name in policy.sensitive_in(job.module, list(specs)):
+        reasons.append(f"changes {specs[name].label} ({name}), a sensitive field")
+    return reasons
 
+
+def submit(*, job: Job, user, reason: str, token: uuid.UUID) -> bool:
+    """Queue the job, or put it before the managers when the approval policy says so.
+
+    False when this form was already used.
+    """
     if job.preview_is_stale:
         raise WorkflowError("The preview is too old: renew it before submitting.")
     if not job.to_send:
         raise WorkflowError("No record would be sent: nothing to submit.")
+    reasons = approval_reasons(job)
     with transaction.atomic():
         claimed = Job.objects.filter(pk=job.pk, status=Status.PREVIEWED, submit_token=token).update(
-            status=Status.QUEUED,
+            status=Status.AWAITING_APPROVAL if reasons else Status.QUEUED,
             reason=reason,
             submitted_by=user,
             submitted_at=timezone.now(),
             submit_token=uuid.uuid4(),
+            approval_reasons=reasons,
         )
         if not claimed:
             return False
         record_event(job, Kind.SUBMITTED, user, reason)
-        transaction.on_commit(lambda: run_job_task.delay(job.pk))
+        if reasons:
+            record_event(
+                job, Kind.APPROVAL_REQUESTED, user, "; ".join(reasons), detail={"reasons": reasons}
+            )
+        else:
+            _queue_run(job)
     return True
 
 
-def cancel(*, job: Job, user) -> bool:
-    """Stop a queued or running job: batches not yet sent are not sent."""
+def _queue_run(job: Job) -> None:
+    from .tasks import run_job_task
+
+    transaction.on_commit(lambda: run_job_task.delay(job.pk))
+
+
+def approve(*, job: Job, user, note: str) -> None:
+    """A manager lets a waiting job run. Nobody approves their own job."""
+    _check_decider(job, user)
+    if job.approval_has_lapsed:
+        _lapse(job, user)
+        raise WorkflowError(
+            "The preview is older than "
+            f"{settings.CRMADMIN_APPROVAL_MAX_AGE_HOURS} hours, so it can no longer be "
+            "approved: the job went back to its owner for a new preview."
+        )
     with transaction.atomic():
+        decided = Job.objects.filter(pk=job.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.QUEUED, decided_by=user, decided_at=timezone.now(), decision_note=note
+        )
+        if not decided:
+            raise WorkflowError("This job is not awaiting approval any more.")
+        record_event(job, Kind.APPROVED, user, note)
+        _queue_run(job)
+
+
+def reject(*, job: Job, user, note: str) -> None:
+    """A manager refuses a waiting job; it ends without sending anything."""
+    _check_decider(job, user)
+    if not note.strip():
+        raise WorkflowError("Say why the job is rejected: its owner reads the note.")
+    now = timezone.now()
+    with transaction.atomic():
+        decided = Job.objects.filter(pk=job.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.REJECTED,
+            decided_by=user,
+            decided_at=now,
+            decision_note=note,
+            finished_at=now,
+        )
+        if not decided:
+            raise WorkflowError("This job is not awaiting approval any more.")
+        record_event(job, Kind.REJECTED, user, note)
+
+
+def _check_decider(job: Job, user) -> None:
+    if user.pk in (job.owner_id, job.submitted_by_id):
+        raise WorkflowError("Nobody approves or rejects their own job: another manager must.")
+    if job.status != Status.AWAITING_APPROVAL:
+        raise WorkflowError("This job is not awaiting approval.")
+
+
+def _lapse(job: Job, user) -> None:
+    with transaction.atomic():
+        if Job.objects.filter(pk=job.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.PREVIEWED, submit_token=uuid.uuid4(), approval_reasons=[]
+        ):
+            record_event(
+                job,
+                Kind.APPROVAL_LAPSED,
+                user,
+                f"The preview of {job.previewed_at:%Y-%m-%d %H:%M} is too old to approve.",
+            )
+
+
+def cancel(*, job: Job, user) -> bool:
+    """Stop a queued or running job (batches not yet sent are not sent), or withdraw one
+    awaiting approval."""
+    with transaction.atomic():
+        if Job.objects.filter(pk=job.pk, status=Status.AWAITING_APPROVAL).update(
+            status=Status.CANCELLED, finished_at=timezone.now(), cancelled_by=user
+        ):
+            record_event(job, Kind.CANCEL_REQUESTED, user, "Withdrawn before approval.")
+            record_event(job, Kind.FINISHED, message="Cancelled before it was approved.")
+            return True
         asked = Job.objects.filter(
             pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING], cancel_requested_at=None
         ).update(cancel_requested_at=timezone.now(), cancelled_by=user)
@@ -399,16 +579,27 @@ def plan_steps(module: str, changes: Sequence[Change]) -> list[list[Change]]:
 
 def run_job(*, job_id: int) -> None:
     """Send every batch, record every outcome, read the records back, finish the job."""
-    claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now()
-    )
-    job = Job.objects.select_related("connection").get(pk=job_id)
-    if claimed:
-        record_event(job, Kind.STARTED)
-    elif job.status != Status.RUNNING:
+    with transaction.atomic():
+        claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
+            status=Status.RUNNING, started_at=timezone.now()
+        )
+        job = Job.objects.select_related("connection").get(pk=job_id)
+        if claimed:
+            record_event(job, Kind.STARTED)
+    if not claimed and job.status != Status.RUNNING:
         return
-    steps = plan_steps(job.module, _changes(job))
-    _plan_batches(job, steps)
+    restore: dict[str, dict] = {}
+    if job.is_revert:
+        # One step: a PUT a batch, each record with its own values to restore.
+        steps: list[list[Change]] = [[]]
+        step_fields = [job.field_names()]
+        restore = dict(
+            JobRecord.objects.filter(job=job, included=True).values_list("record_id", "after")
+        )
+    else:
+        steps = plan_steps(job.module, _changes(job))
+        step_fields = [[c.field for c in step] for step in steps]
+    _plan_batches(job, step_fields)
     # Why the job stopped sending, when it did: the CRM refused the credentials, or
     # crmadmin itself failed.
     fatal: str = ""
@@ -420,6 +611,10 @@ def run_job(*, job_id: int) -> None:
         )
 
     def send(client: ZohoClient, batch: Batch) -> WriteResult:
+        if job.is_revert:
+            # No workflow or approval runs on the way back: it only restores values.
+            records = [{"id": rid, **restore[rid]} for rid in batch.record_ids]
+            return client.update_records(job.module, records, trigger=[])
         step = steps[batch.step]
         data = {c.field: c.value for c in step}
         over_write = next((c.over_write for c in step if c.over_write is not None), None)
@@ -455,17 +650,31 @@ def run_job(*, job_id: int) -> None:
             _read_back(job)
         except ZohoError as exc:
             # The values were written; only the check failed. Say so, and still finish.
-            Job.objects.filter(pk=job.pk).update(verification={"error": exc.user_message})
-            record_event(job, Kind.VERIFIED, message=f"Read-back failed: {exc.user_message}")
+            with transaction.atomic():
+                Job.objects.filter(pk=job.pk).update(verification={"error": exc.user_message})
+                record_event(job, Kind.VERIFIED, message=f"Read-back failed: {exc.user_message}")
     _finish(job, fatal)
 
 
-def _plan_batches(job: Job, steps: list[list[Change]]) -> None:
+def batch_size(job: Job) -> int:
+    """Records a call: a mass update takes 500, a revert's per-record PUT 100."""
+    if job.is_revert:
+        return min(PUT_RECORDS_PER_CALL, settings.CRMADMIN_BATCH_SIZE)
+    return settings.CRMADMIN_BATCH_SIZE
+
+
+def _plan_batches(job: Job, steps: list[list[str]]) -> None:
+    """Cut the records into batches, one per step (field group) and slice of ids."""
     if Batch.objects.filter(job=job).exists():
         return  # planned by an earlier delivery of this task
     with transaction.atomic():
-        JobRecord.objects.filter(job=job, included=False).update(
+        JobRecord.objects.filter(job=job, included=False, conflict=False).update(
             status=RecordStatus.SKIPPED, code="", message="Already at the target value: not sent."
+        )
+        JobRecord.objects.filter(job=job, included=False, conflict=True).update(
+            status=RecordStatus.SKIPPED,
+            code=CONFLICT,
+            message="Changed since the job it reverts: left alone.",
         )
         ids = list(
             JobRecord.objects.filter(job=job, included=True)
@@ -473,7 +682,7 @@ def _plan_batches(job: Job, steps: list[list[Change]]) -> None:
             .values_list("pk", "record_id")
         )
         batches = []
-        size = settings.CRMADMIN_BATCH_SIZE
+        size = batch_size(job)
         for number, start in enumerate(range(0, len(ids), size), start=1):
             chunk = ids[start : start + size]
             JobRecord.objects.filter(pk__in=[pk for pk, _ in chunk]).update(batch=number)
@@ -483,7 +692,7 @@ def _plan_batches(job: Job, steps: list[list[Change]]) -> None:
                         job=job,
                         step=step_number,
                         number=number,
-                        fields=[c.field for c in step],
+                        fields=step,
                         record_ids=[rid for _, rid in chunk],
                     )
                 )
@@ -545,10 +754,26 @@ def _record_batch(
         batch.http_status = http_status
         batch.error_code = request_error.code if request_error else ""
         batch.error_message = request_error.message if request_error else ""
-        batch.exchanges = [e.as_dict() for e in exchanges]
         batch.sent_at = exchanges[0].started_at if exchanges else now
         batch.finished_at = now
         batch.save()
+        answered = Counter(code for _, code, *_ in outcomes)
+        record_event(
+            job,
+            Kind.BATCH_SENT,
+            message=(
+                f"Batch {batch.number} ({', '.join(batch.fields)}): "
+                f"{len(batch.record_ids):,} records, HTTP {http_status or 'none'}, "
+                + ", ".join(f"{code} {n:,}" for code, n in sorted(answered.items()))
+            ),
+            detail={
+                "step": batch.step,
+                "batch": batch.number,
+                "attempts": len(exchanges),
+                "exchanges": [e.as_dict() for e in exchanges],
+            },
+            batch=batch,
+        )
         Job.objects.filter(pk=job.pk).update(
             calls_done=F("calls_done") + 1, outcome_counts={c: n for c, n in counts.items() if n}
         )
@@ -634,13 +859,14 @@ def _read_back(job: Job) -> None:
         checked += len(result.item)
         mismatched += len(bad)
     summary = {"checked": checked, "mismatched": mismatched, "unreadable": unreadable}
-    Job.objects.filter(pk=job.pk).update(verification=summary)
-    record_event(
-        job,
-        Kind.VERIFIED,
-        message=f"{checked:,} records read back, {mismatched:,} do not hold the new value"
-        + (f", {unreadable:,} could not be read" if unreadable else ""),
-    )
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk).update(verification=summary)
+        record_event(
+            job,
+            Kind.VERIFIED,
+            message=f"{checked:,} records read back, {mismatched:,} do not hold the new value"
+            + (f", {unreadable:,} could not be read" if unreadable else ""),
+        )
 
 
 def _mismatches(specs: dict[str, FieldSpec], after: dict, current: dict | None) -> list[str]:
@@ -665,7 +891,7 @@ def _finish(job: Job, fatal: str) -> None:
         status = Status.CANCELLED
     elif fatal or (job.to_send and not counts.get("SUCCESS")):
         status = Status.FAILED
-    elif any(code != "SUCCESS" for code in counts):
+    elif any(code not in NOT_FAILURES for code in counts):
         status = Status.COMPLETED_WITH_ERRORS
     else:
         status = Status.COMPLETED
@@ -704,36 +930,152 @@ def retry_failed(*, job: Job, user) -> Job:
     failures = list(
         JobRecord.objects.filter(
             job=job, status=RecordStatus.ERROR, code__in=RETRYABLE_CODES
-        ).values_list("record_id", "code")
+        ).values_list("record_id", "code", "expected", "after")
     )
     if not failures:
         raise WorkflowError("No failure of this job can be retried.")
-    ids = [record_id for record_id, _ in failures]
-    codes = Counter(code for _, code in failures)
+    codes = Counter(code for _, code, _, _ in failures)
     with transaction.atomic():
-        retry = Job.objects.create(
-            owner=user,
-            connection=job.connection,
-            module=job.module,
-            module_label=job.module_label,
-            retry_of=job,
-            fields=job.fields,
-            changes=job.changes,
-            include_unchanged=job.include_unchanged,
-        )
+        retry = _follow_up(job, user, retry_of=job, revert_of=job.revert_of)
         record_event(retry, Kind.DRAFTED, user, f"Retry of job {job.pk}")
         summary = ", ".join(f"{code} {n:,}" for code, n in sorted(codes.items()))
-        select_records(
-            job=retry,
-            ids=ids,
+        _select(
+            retry,
+            [(rid, expected, after) for rid, _, expected, after in failures],
             method=Job.Selection.RETRY,
             summary=f"failures of job {job.pk} ({summary})",
             detail={"retry_of": job.pk, "codes": dict(codes)},
             user=user,
         )
-        record_event(job, Kind.RETRIED, user, f"Job {retry.pk} retries {len(ids):,} records")
+        record_event(job, Kind.RETRIED, user, f"Job {retry.pk} retries {len(failures):,} records")
     start_preview(job=retry, user=user)
     return retry
+
+
+# --- Revert -----------------------------------------------------------------------------------
+
+
+def start_revert(*, job: Job, user) -> Job:
+    """A revert job, linked to this one, previewed at once: it restores the before-values
+    of the records this job changed, where they still hold what this job set."""
+    if not job.is_final or job.status == Status.REJECTED:
+        raise WorkflowError("Only a finished job can be reverted.")
+    earlier = job.reverts.exclude(status__in=[Status.FAILED, Status.CANCELLED, Status.REJECTED])
+    if earlier.exists():
+        other = earlier.latest("pk")
+        raise WorkflowError(
+            f"Job {other.pk} already reverts this job ({other.get_status_display().lower()})."
+        )
+    written = _written_values(job)
+    if not written:
+        raise WorkflowError("This job changed no record: there is nothing to revert.")
+    with transaction.atomic():
+        revert = _follow_up(job, user, revert_of=job)
+        record_event(revert, Kind.DRAFTED, user, f"Revert of job {job.pk}")
+        _select(
+            revert,
+            written,
+            method=Job.Selection.REVERT,
+            summary=f"the {len(written):,} records job {job.pk} changed",
+            detail={"revert_of": job.pk},
+            user=user,
+        )
+        record_event(job, Kind.REVERTED, user, f"Job {revert.pk} reverts {len(written):,} records")
+    start_preview(job=revert, user=user)
+    return revert
+
+
+def _written_values(job: Job) -> list[tuple[str, dict, dict]]:
+    """(record id, the values the job set, the values it replaced) of every record it changed.
+
+    Only the fields of calls that succeeded for the record count: a record that failed in
+    one field group and succeeded in another gets that other group restored.
+    """
+    written: dict[int, set[str]] = {}
+    steps = Batch.objects.filter(job=job).values_list("step", "fields").distinct()
+    fields_of_step = {step: fields for step, fields in steps}
+    for record_pk, step in Outcome.objects.filter(job=job, status="success").values_list(
+        "record_id", "step"
+    ):
+        written.setdefault(record_pk, set()).update(fields_of_step.get(step, []))
+    rows = (
+        JobRecord.objects.filter(pk__in=written, found=True)
+        .order_by("position")
+        .values_list("pk", "record_id", "before", "after")
+        .iterator(chunk_size=WRITE_CHUNK)
+        if written
+        else []
+    )
+    return [
+        (
+            record_id,
+            {name: after[name] for name in sorted(written[pk]) if name in after},
+            {name: before.get(name) for name in sorted(written[pk]) if name in after},
+        )
+        for pk, record_id, before, after in rows
+    ]
+
+
+def _follow_up(job: Job, user, *, retry_of: Job | None = None, revert_of: Job | None) -> Job:
+    """A new job of ``user`` on ``job``'s connection, module and fields."""
+    return Job.objects.create(
+        owner=user,
+        connection=job.connection,
+        module=job.module,
+        module_label=job.module_label,
+        kind=Job.Kind.REVERT if revert_of else Job.Kind.UPDATE,
+        retry_of=retry_of,
+        revert_of=revert_of,
+        fields=job.fields,
+        changes=[] if revert_of else job.changes,
+        field_index=job.field_index,
+        include_unchanged=job.include_unchanged,
+    )
+
+
+def _select(job: Job, rows: list[tuple], *, method, summary: str, detail: dict, user) -> None:
+    """Select records of a follow-up job; a revert's carry their expected and after values."""
+    if not job.is_revert:
+        select_records(
+            job=job,
+            ids=[rid for rid, *_ in rows],
+            method=method,
+            summary=summary,
+            detail=detail,
+            user=user,
+        )
+        return
+    JobRecord.objects.bulk_create(
+        (
+            JobRecord(job=job, position=n, record_id=rid, expected=expected, after=after)
+            for n, (rid, expected, after) in enumerate(rows)
+        ),
+        batch_size=WRITE_CHUNK,
+    )
+    job.selection = method
+    job.selection_summary = summary[:500]
+    job.selection_detail = detail
+    job.record_count = len(rows)
+    job.save()
+    record_event(job, Kind.RECORDS_SELECTED, user, f"{len(rows):,} records: {summary}")
+
+
+# --- Review -----------------------------------------------------------------------------------
+
+
+def mark_reviewed(*, job: Job, user, note: str) -> None:
+    """A manager signs a finished job off, with a note; once, and never their own."""
+    if not job.is_final:
+        raise WorkflowError("Only a finished job can be marked reviewed.")
+    if user.pk in (job.owner_id, job.submitted_by_id):
+        raise WorkflowError("Nobody reviews their own job: another manager must.")
+    with transaction.atomic():
+        marked = Job.objects.filter(pk=job.pk, reviewed_at=None).update(
+            reviewed_by=user, reviewed_at=timezone.now(), review_note=note
+        )
+        if not marked:
+            raise WorkflowError("This job has already been marked reviewed.")
+        record_event(job, Kind.REVIEWED, user, note)
 
 
 # --- Helpers ----------------------------------------------------------------------------------

@@ -81,14 +81,15 @@ def test_multiselect_add_keeps_the_current_values_and_replace_drops_them(operato
     assert all(sandbox_value(i, "Product_Interest") == ["Mail"] for i in replacing)
 
 
-def test_three_fields_on_deals_go_in_one_call_per_batch(operator, connection):
+def test_three_fields_on_deals_go_in_one_call_per_batch(operator, manager, connection):
     ids = writable("Deals", 5)
     values = {
         "Stage": {"value": "Negotiation/Review"},
         "Probability": {"value": "75"},
         "Next_Step": {"value": "Send the contract"},
     }
-    job = run(build_job(operator, connection, "Deals", values, ids))
+    # Deals.Stage is a sensitive field: the job waits for a manager's approval.
+    job = run(build_job(operator, connection, "Deals", values, ids), approver=manager)
 
     assert job.status == Job.Status.COMPLETED
     batch = Batch.objects.get(job=job)
