@@ -1,5 +1,6 @@
 # Production image: gunicorn serving crmadmin, static files collected at build time and
-# served by whitenoise. Configuration comes from the environment (see README).
+# served by whitenoise. Configuration comes from the environment (see README). The same
+# image runs the Celery worker and beat (compose.yaml).
 FROM python:3.12-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,8 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY crmadmin ./crmadmin
+# Editable, so that settings find templates/ and static/ beside the package in /app.
 RUN pip install -e .
-COPY manage.py Procfile.demo ./
+COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
 
@@ -25,11 +27,20 @@ RUN CRMADMIN_ENV=production \
     CRMADMIN_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     python manage.py collectstatic --noinput -v 0
 
+# The code stays root's and read-only; the app may write only in var/ (beat's schedule).
 RUN useradd --system --uid 10001 --home-dir /app crmadmin && mkdir -p /app/var && chown crmadmin /app/var
 USER crmadmin
 
-ENV CRMADMIN_ENV=production
+# gunicorn listens on 0.0.0.0:$PORT and starts $WEB_CONCURRENCY processes.
+ENV CRMADMIN_ENV=production \
+    PORT=8000 \
+    WEB_CONCURRENCY=3
 EXPOSE 8000
+# The probe must pass Django's host check and, since production redirects plain HTTP to
+# HTTPS, say that TLS ended at the proxy, as the proxy does; a 503 raises, so exits 1.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
-CMD ["gunicorn", "crmadmin.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
+  CMD python -c "import os, urllib.request as r; host = os.environ['DJANGO_ALLOWED_HOSTS'].split(',')[0].strip().lstrip('.'); r.urlopen(r.Request('http://127.0.0.1:' + os.environ['PORT'] + '/healthz', headers={'Host': host, 'X-Forwarded-Proto': 'https'}), timeout=4)"
+# The access log shows the path without its query string: an OAuth callback's query holds
+# the authorization code, and gunicorn's log bypasses Django's redaction.
+CMD ["gunicorn", "crmadmin.wsgi", "--threads", "4", "--access-logfile", "-", \
+     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(M)sms"]
