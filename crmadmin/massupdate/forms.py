@@ -140,6 +140,7 @@ class PreviewFilterForm(forms.Form):
         ("all", "All records"),
         ("change", "Will change"),
         ("unchanged", "Already at target"),
+        ("conflicts", "Changed since (reverts)"),
         ("not_found", "Not found"),
         ("warnings", "With warnings"),
     ]
@@ -179,3 +180,15 @@ class ExportForm(forms.Form):
 class JobListFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Job.Status.choices], required=False)
     page = forms.IntegerField(required=False, min_value=1)
+
+
+class DecisionForm(forms.Form):
+    """A manager's approval or rejection of a waiting job."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Kept with the job. Required when rejecting: the owner reads it.",
+    )

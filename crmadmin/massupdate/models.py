@@ -101,6 +101,8 @@ class Job(models.Model):
         Status.REJECTED,
     )
     EDITABLE_STATUSES = (Status.DRAFT, Status.PREVIEWED)
+    # A job whose revert ended like this changed nothing back, so it may be reverted again.
+    UNDONE_NOTHING_STATUSES = (Status.FAILED, Status.CANCELLED, Status.REJECTED)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
     connection = models.ForeignKey(Connection, models.PROTECT, related_name="jobs")

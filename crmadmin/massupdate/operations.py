@@ -54,6 +54,7 @@ WARNING_TEXT = {
     "not_approved": "The record awaits approval; Zoho will refuse to change it.",
     "converted": "The lead is converted; Zoho will refuse to change it.",
     "not_editable": "Zoho says this record cannot be edited.",
+    "conflict": "Changed since the job it reverts: left alone.",
 }
 
 
@@ -960,7 +961,7 @@ def start_revert(*, job: Job, user) -> Job:
     of the records this job changed, where they still hold what this job set."""
     if not job.is_final or job.status == Status.REJECTED:
         raise WorkflowError("Only a finished job can be reverted.")
-    earlier = job.reverts.exclude(status__in=[Status.FAILED, Status.CANCELLED, Status.REJECTED])
+    earlier = job.reverts.exclude(status__in=Job.UNDONE_NOTHING_STATUSES)
     if earlier.exists():
         other = earlier.latest("pk")
         raise WorkflowError(

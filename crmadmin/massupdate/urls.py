@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import draft, jobs, preview
+from .views import approvals, draft, jobs, preview
 
 app_name = "massupdate"
 
@@ -24,4 +24,7 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/retry/", jobs.job_retry, name="job-retry"),
     path("jobs/<int:pk>/export.csv", jobs.job_export, name="job-export"),
+    path("jobs/<int:pk>/revert/", approvals.job_revert, name="job-revert"),
+    path("approvals/", approvals.approvals, name="approvals"),
+    path("jobs/<int:pk>/approval/", approvals.job_approval, name="job-approval"),
 ]

@@ -26,8 +26,9 @@ POST_ONLY = {
     "job-include",
     "job-cancel",
     "job-retry",
+    "job-revert",
 }
-GET_ONLY = {"home", "job-list", "job-detail", "job-records", "job-export"}
+GET_ONLY = {"home", "job-list", "job-detail", "job-records", "job-export", "approvals"}
 # The steps that shape a draft: only its owner may open or post to them.
 DRAFT_STEPS = ["job-changes", "job-records", "job-preview", "job-confirm"]
 
@@ -52,6 +53,8 @@ def step_posts(job: Job) -> dict[str, dict]:
         "job-confirm": {"reason": "Somebody else's job", "token": str(job.submit_token)},
         "job-cancel": {},
         "job-retry": {},
+        "job-revert": {},
+        "job-approval": {"decision": "approve", "note": "Fine by me"},
     }
 
 
@@ -79,7 +82,15 @@ def olivias_queued_job(operator, connection) -> Job:
 def test_every_massupdate_url_is_covered_by_these_tests():
     names = {p.name for p in PATTERNS}
 
-    assert names == {"home", "job-list", "job-new", *POST_ONLY, *GET_ONLY, *JOB_URL_NAMES}
+    assert names == {
+        "home",
+        "job-list",
+        "job-new",
+        "approvals",
+        *POST_ONLY,
+        *GET_ONLY,
+        *JOB_URL_NAMES,
+    }
     assert set(JOB_URL_NAMES) >= {*DRAFT_STEPS, "job-detail", "job-cancel", "job-export"}
 
 

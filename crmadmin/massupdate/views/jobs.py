@@ -78,6 +78,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         records = records.filter(record_id=filters["q"].strip())
     page = Paginator(records.order_by("position"), PAGE_SIZE).get_page(filters.get("page"))
     specs = [FieldSpec.from_dict(f) for f in job.fields]
+    # The jobs that retry or revert this one, in one query.
+    follow_ups = list(Job.objects.filter(Q(retry_of=job) | Q(revert_of=job)).order_by("pk"))
+    reverts = [j for j in follow_ups if j.revert_of_id == job.pk]
     context = {
         "job": job,
         "form": form,
@@ -86,9 +89,16 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": described_rows(page.object_list, specs),
         "specs": specs,
         "changes": describe_changes(job),
-        "events": job.events.select_related("actor"),
+        "events": job.events.select_related("actor").defer("detail"),
         "retryable": job.retryable_count,
-        "retries": list(job.retries.all()),
+        "retries": [j for j in follow_ups if j.retry_of_id == job.pk],
+        "reverts": reverts,
+        "can_revert": (
+            job.is_final
+            and job.success_count > 0
+            and request.user.has_perm("massupdate.add_job")
+            and all(r.status in Job.UNDONE_NOTHING_STATUSES for r in reverts)
+        ),
     }
     return render(request, "massupdate/job_detail.html", context)
 

@@ -44,15 +44,16 @@ def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "form": form,
         "query": query_without_page(request),
-        **_preview_table(job, filters),
+        **preview_table(job, filters),
     }
-    if job.status == Status.PREVIEWED:
+    if job.status in (Status.PREVIEWED, Status.AWAITING_APPROVAL):
         context["cost"] = operations.estimate_cost(job)
     return render(request, "massupdate/job_preview.html", context)
 
 
-def _preview_table(job: Job, filters: dict) -> dict:
-    if job.status != Status.PREVIEWED:
+def preview_table(job: Job, filters: dict) -> dict:
+    """The page of the preview's before → after table that ``filters`` ask for."""
+    if job.status not in (Status.PREVIEWED, Status.AWAITING_APPROVAL):
         return {}
     records = JobRecord.objects.filter(job=job)
     show = filters.get("show")
@@ -103,13 +104,15 @@ def job_include_unchanged(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_own_job(request, pk)
-    if job.status in (Status.QUEUED, Status.RUNNING) or job.is_final:
+    if job.status in (Status.QUEUED, Status.RUNNING, Status.AWAITING_APPROVAL) or job.is_final:
         messages.info(request, "This job was already submitted.")
         return redirect("massupdate:job-detail", job.pk)
     if job.status != Status.PREVIEWED:
         messages.error(request, "Preview the job before confirming it.")
         return redirect("massupdate:job-preview", job.pk)
     initial = {"token": job.submit_token}
+    if job.is_revert and job.revert_of is not None and job.retry_of is None:
+        initial["reason"] = f"Revert of job {job.revert_of_id}: "
     if job.retry_of is not None:
         initial["reason"] = f"Retry of job {job.retry_of_id}: {job.retry_of.reason}"[:2000]
     form = ConfirmForm(request.POST or None, initial=initial)
@@ -125,6 +128,14 @@ def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("massupdate:job-preview", job.pk)
         if submitted:
+            job.refresh_from_db()
+            if job.status == Status.AWAITING_APPROVAL:
+                messages.info(
+                    request,
+                    "This job waits for a manager's approval: "
+                    + "; ".join(job.approval_reasons)
+                    + ".",
+                )
             return redirect("massupdate:job-detail", job.pk)
         job.refresh_from_db()
         if job.status == Status.PREVIEWED:
@@ -138,6 +149,7 @@ def job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         "cost": operations.estimate_cost(job),
         "changes": describe_changes(job),
         "preview_max_age": settings.CRMADMIN_PREVIEW_MAX_AGE_MINUTES,
+        "approval_reasons": operations.approval_reasons(job),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "massupdate/job_confirm.html", context, status=status)
