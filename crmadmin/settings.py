@@ -299,6 +299,14 @@ CRMADMIN_ENCRYPTION_KEYS = _encryption_keys
 # Outgoing calls to Zoho.
 CRMADMIN_HTTP_TIMEOUT = env_int("CRMADMIN_HTTP_TIMEOUT", 30, minimum=1)
 CRMADMIN_HTTP_MAX_ATTEMPTS = env_int("CRMADMIN_HTTP_MAX_ATTEMPTS", 6, minimum=1)
+# Where every worker takes its slots of a connection's concurrency limit (zoho/limits.py):
+# redis:// for workers on several machines (the Redis broker's by default), file: for one.
+_redis_broker = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+CRMADMIN_LIMITER_URL = env_str("CRMADMIN_LIMITER_URL") or (
+    CELERY_BROKER_URL if _redis_broker else "file:"
+)
+if CRMADMIN_LIMITER_URL.split(":", 1)[0] not in {"redis", "rediss", "file"}:
+    raise ImproperlyConfigured("CRMADMIN_LIMITER_URL must start with redis://, rediss:// or file:")
 
 # Mass updates: a preview older than this must be renewed before submitting; the module
 # and field lists are cached per connection for this long (a button refreshes them).

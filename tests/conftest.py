@@ -2,12 +2,16 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import kombu.pools
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.db import connection as db_connection
 
@@ -29,6 +33,15 @@ CONTRACT_DIR = Path(
     os.environ.get("CRMADMIN_CONTRACT_DIR")
     or Path(__file__).resolve().parents[1].parent / "shared" / "contract"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _concurrency_slots_of_this_session(tmp_path_factory):
+    # Connection ids repeat across test databases and across test sessions running side by
+    # side; worker subprocesses inherit the variable, so they share the test's slots.
+    url = tmp_path_factory.mktemp("limits").as_uri()
+    os.environ["CRMADMIN_LIMITER_URL"] = django_settings.CRMADMIN_LIMITER_URL = url
+    return url
 
 
 @pytest.fixture(autouse=True)
@@ -183,3 +196,47 @@ def _forget_broker_connections() -> None:
         celery_app._pool = None
     celery_app.amqp._producer_pool = None
     kombu.pools.reset()
+
+
+# --- A private Redis server, as the production limiter and broker use ------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A ``redis-server`` of this test session's own on a free port, keeping nothing on disk."""
+    server = shutil.which("redis-server")
+    assert server, "redis-server is missing: run scripts/system-deps.sh"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
+        stdout=(folder / "redis.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert process.poll() is None, (folder / "redis.log").read_text()
+            assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
+            time.sleep(0.05)
+    yield url
+    client.close()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(params=["file", "redis"])
+def limiter_url(request, tmp_path) -> str:
+    """Each backend of the shared concurrency limiter in turn, with no slot taken."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        return url
+    return (tmp_path / "limits").as_uri()
