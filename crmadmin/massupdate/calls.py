@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connections
 
 from crmadmin.zoho.client import ClientStats, ZohoClient
+from crmadmin.zoho.limits import limiter_for
 from crmadmin.zoho.models import Connection
 from crmadmin.zoho.transport import Exchange
 
@@ -33,16 +34,21 @@ class CallResult:
 
 
 class ClientPool:
-    """One ``ZohoClient`` per parallel slot, each recording its own exchanges."""
+    """One ``ZohoClient`` per parallel slot, each recording its own exchanges.
+
+    The pool's size bounds this job's calls; the clients' shared limiter bounds the calls
+    of every job on the connection, in every worker process, to its concurrency limit.
+    """
 
     def __init__(self, connection: Connection, size: int) -> None:
         self.connection = connection
         self.size = max(1, size)
         self._idle: queue.SimpleQueue[tuple[ZohoClient, list[Exchange]]] = queue.SimpleQueue()
         self.clients: list[ZohoClient] = []
+        limiter = limiter_for(connection)
         for _ in range(self.size):
             recorded: list[Exchange] = []
-            client = ZohoClient(copy.copy(connection), on_exchange=recorded.append)
+            client = ZohoClient(copy.copy(connection), limiter=limiter, on_exchange=recorded.append)
             self.clients.append(client)
             self._idle.put((client, recorded))
 

@@ -41,6 +41,9 @@ TOO_MANY_REQUESTS_MESSAGE = (
 _counter_lock = threading.Lock()
 _queue_lock = threading.Lock()
 _in_flight = 0
+# What this server process saw, for tests of crmadmin's concurrency limit.
+_peak_in_flight = 0
+_answered_429 = 0
 
 
 # --- Python API for tests and set-up code ---------------------------------------------
@@ -100,16 +103,33 @@ def in_flight_now() -> int:
     return _in_flight
 
 
+def peak_in_flight() -> int:
+    """The most calls in flight at once (refused ones included) since ``reset_counters``."""
+    return _peak_in_flight
+
+
+def answered_429() -> int:
+    """The 429s answered since ``reset_counters``, whatever their cause."""
+    return _answered_429
+
+
+def reset_counters() -> None:
+    global _peak_in_flight, _answered_429
+    with _counter_lock:
+        _peak_in_flight = _answered_429 = 0
+
+
 # --- Used by the API dispatcher -------------------------------------------------------
 
 
 @contextmanager
 def in_flight() -> Iterator[int]:
     """Count this request as in flight for its whole life; yield the count including it."""
-    global _in_flight
+    global _in_flight, _peak_in_flight
     with _counter_lock:
         _in_flight += 1
         current = _in_flight
+        _peak_in_flight = max(_peak_in_flight, current)
     try:
         yield current
     finally:
@@ -118,6 +138,9 @@ def in_flight() -> Iterator[int]:
 
 
 def too_many_requests() -> HttpResponse:
+    global _answered_429
+    with _counter_lock:
+        _answered_429 += 1
     # No Retry-After: Zoho sends none, and the client must cope with that.
     return json_response(error_body("TOO_MANY_REQUESTS", TOO_MANY_REQUESTS_MESSAGE), 429)
 
