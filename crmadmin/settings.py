@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "crmadmin.accounts",
     "crmadmin.zoho",
     "crmadmin.massupdate",
+    "crmadmin.audit",
     "crmadmin.sandbox",
 ]
 

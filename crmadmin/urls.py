@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("crmadmin.accounts.urls")),
     path("", include("crmadmin.massupdate.urls")),
     path("connections/", include("crmadmin.zoho.urls")),
+    path("audit/", include("crmadmin.audit.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
