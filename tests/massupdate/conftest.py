@@ -50,6 +50,26 @@ def csrf_free_form(html: str, action: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(1)))
 
 
+def sandbox_value(record_id: str, field: str):
+    return Record.objects.get(pk=record_id).data.get(field)
+
+
+def set_sandbox_value(record_id: str, field: str, value) -> None:
+    """Change a record in the CRM as someone else would, behind crmadmin's back."""
+    record = Record.objects.get(pk=record_id)
+    record.data = {**record.data, field: value}
+    record.save(update_fields=["data"])
+
+
+@pytest.fixture
+def other_manager(db):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username="mark", password="not-used-here")
+    user.groups.add(Group.objects.get(name="Manager"))
+    return user
+
+
 def writable(module: str, count: int, *, exclude: Collection[str] = ()) -> list[str]:
     """IDs of ``count`` sandbox records Zoho lets a mass update change."""
     ids = list(

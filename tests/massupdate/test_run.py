@@ -13,19 +13,9 @@ from crmadmin.sandbox import faults
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD
 
-from .conftest import build_job, preview, run, writable
+from .conftest import build_job, preview, run, sandbox_value, set_sandbox_value, writable
 
 pytestmark = pytest.mark.usefixtures("eager_tasks")
-
-
-def sandbox_value(record_id: str, field: str):
-    return Record.objects.get(pk=record_id).data.get(field)
-
-
-def set_sandbox_value(record_id: str, field: str, value) -> None:
-    record = Record.objects.get(pk=record_id)
-    record.data = {**record.data, field: value}
-    record.save(update_fields=["data"])
 
 
 def test_special_records_get_zohos_codes_and_the_rest_land(operator, connection):
