@@ -39,6 +39,7 @@ from .errors import (
     error_class_for,
     error_from_envelope,
 )
+from .limits import limiter_for
 from .models import Connection
 from .transport import Exchange, Limiter, json_object, no_limit, send_once
 
@@ -187,7 +188,8 @@ class ZohoClient:
         self.backoff_cap = backoff_cap
         self.sleep = sleep
         self.jitter = jitter
-        self.limiter = limiter or no_limit
+        # Every call counts against the connection's limit, whichever worker or page makes it.
+        self.limiter = limiter or (limiter_for(connection) if connection.pk else no_limit)
         self.on_exchange = on_exchange
         self.stats = ClientStats()
         self._token_lock = threading.Lock()
