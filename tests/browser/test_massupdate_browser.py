@@ -11,13 +11,13 @@ import re
 from subprocess import Popen
 
 import pytest
-from playwright.sync_api import Locator, Page, Response, expect
+from playwright.sync_api import Page, Response, expect
 
 from crmadmin.celery import app as celery_app
 from crmadmin.massupdate.models import Job, JobEvent
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, seed
-from tests.browser.conftest import log_in, worker_log_on_failure
+from tests.browser.conftest import log_in, record_row, worker_log_on_failure
 from tests.conftest import make_sandbox_connection
 from tests.massupdate.conftest import SUCCESS_IDS, writable
 
@@ -35,41 +35,12 @@ SPECIAL_IDS = [*SUCCESS_IDS, NOT_APPROVED_LEAD, LOCKED_LEAD, MISSING_ID]
 # How long the browser waits for the worker: generous, so a slow machine is not a failure.
 WORKER_TIMEOUT_MS = 60_000
 
-# Sent to the test by every page: Chromium fires securitypolicyviolation for anything
-# the CSP blocks (inline scripts or styles, eval, other origins).
-REPORT_CSP_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI}`);
-});
-"""
-
 # Runs after crmadmin.js's own submit listener (on document), so it sees what that did.
 NOTE_SUBMITS = """
 window.addEventListener("submit", (event) => {
   window.noteSubmit(event.target.querySelector("button[type=submit]").disabled);
 });
 """
-
-
-def record_row(page: Page, record_id: str) -> Locator:
-    """The table row of one record (matched exactly: some test ids prefix others)."""
-    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=record_id, exact=True))
-
-
-@pytest.fixture
-def csp_violations(page: Page) -> list[str]:
-    violations: list[str] = []
-
-    def report(text: str) -> None:
-        violations.append(text)
-
-    page.expose_function("reportCspViolation", report)
-    page.add_init_script(REPORT_CSP_VIOLATIONS)
-    page.on(
-        "console",
-        lambda msg: "Content Security Policy" in msg.text and violations.append(msg.text),
-    )
-    return violations
 
 
 def test_operator_runs_a_mass_update_from_start_to_failures_download_in_the_browser(
