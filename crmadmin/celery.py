@@ -1,13 +1,36 @@
+import logging
 import os
 from pathlib import Path
 
 from celery import Celery
+
+from crmadmin import broker  # noqa: F401 - makes filesystem:// use crmadmin's transport
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crmadmin.settings")
 
 app = Celery("crmadmin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger("crmadmin.massupdate")
+
+
+@worker_ready.connect
+def recover_stalled_jobs_at_start(**kwargs) -> None:
+    """A worker that starts may replace one that died mid-job: resume its jobs now rather
+    than at beat's next round (and with no beat running at all)."""
+    from django.db import connections
+
+    from crmadmin.massupdate.recovery import recover_stalled_jobs
+
+    try:
+        recover_stalled_jobs(reason="worker start")
+    except Exception:
+        # The worker must start all the same; beat tries again on its schedule.
+        logger.exception("could not look for stalled jobs at worker start")
+    finally:
+        connections.close_all()
 
 
 def filesystem_broker_options(folder: Path) -> dict:
