@@ -3,9 +3,9 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from crmadmin import broker  # noqa: F401 - makes filesystem:// use crmadmin's transport
-from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crmadmin.settings")
 
