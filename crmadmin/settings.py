@@ -273,8 +273,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crmadmin.zoho.tasks.check_all_connections",
         "schedule": env_int("CRMADMIN_CONNECTION_CHECK_SECONDS", 900, minimum=60),
     },
+    "recover-stalled-jobs": {
+        "task": "massupdate.recover_stalled_jobs",
+        "schedule": env_int("CRMADMIN_RECOVERY_SECONDS", 60, minimum=1),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# A worker previewing or running a job beats this often; a job whose heartbeat is older
+# than the second figure is resumed by another worker (crmadmin/massupdate/recovery.py).
+CRMADMIN_HEARTBEAT_SECONDS = env_int("CRMADMIN_HEARTBEAT_SECONDS", 10, minimum=1)
+CRMADMIN_STALE_AFTER_SECONDS = env_int("CRMADMIN_STALE_AFTER_SECONDS", 60, minimum=2)
+if CRMADMIN_STALE_AFTER_SECONDS < 2 * CRMADMIN_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "CRMADMIN_STALE_AFTER_SECONDS must be at least twice CRMADMIN_HEARTBEAT_SECONDS, "
+        "or a live worker's job could be taken for a stalled one"
+    )
 
 # --- crmadmin -------------------------------------------------------------------------
 

@@ -164,6 +164,11 @@ class Job(models.Model):
     verification = models.JSONField(default=dict, blank=True)
     client_stats = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True)
+    # Who previews or runs the job now (a token of one worker's one attempt; empty: nobody)
+    # and when it last said it is alive: a job whose heartbeat stops is resumed elsewhere
+    # (recovery.py). Queuing a preview sets it too, so that a lost queue message shows.
+    runner = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -435,6 +440,7 @@ class JobEvent(models.Model):
         RETRIED = "retried", "Retried"
         REVERTED = "reverted", "Revert started"
         REVIEWED = "reviewed", "Reviewed"
+        RESUMED = "resumed", "Resumed"
 
     job = models.ForeignKey(Job, models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

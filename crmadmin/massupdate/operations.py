@@ -24,6 +24,7 @@ from crmadmin.zoho.client import GET_IDS_PER_CALL, PUT_RECORDS_PER_CALL, WriteRe
 from crmadmin.zoho.errors import ZohoAuthError, ZohoError, ZohoScopeError
 from crmadmin.zoho.models import Connection
 
+from . import recovery
 from .calls import ClientPool, parallel_calls
 from .fieldvalues import MODE_TEXT, Change, FieldSpec, after_value, display_value, is_same
 from .models import (
@@ -180,6 +181,9 @@ def start_preview(*, job: Job, user) -> None:
             error_message="",
             submit_token=uuid.uuid4(),
             approval_reasons=[],
+            # No runner yet; the clock starts, so that a lost queue message shows.
+            runner="",
+            heartbeat_at=timezone.now(),
         )
         if not claimed:
             raise WorkflowError("This job is not a draft any more; it can't be previewed again.")
@@ -190,52 +194,74 @@ def start_preview(*, job: Job, user) -> None:
 
 
 def run_preview(*, job_id: int) -> None:
-    """Read every selected record's current values and work out before → after."""
-    job = Job.objects.select_related("connection").get(pk=job_id)
-    if job.status != Status.PREVIEWING:
+    """Read every selected record's current values and work out before → after.
+
+    Run again for a preview whose worker died (``recovery``), it reads only the records
+    not read yet.
+    """
+    runner = recovery.new_runner()
+    job = recovery.claim(job_id, runner, in_status=Status.PREVIEWING)
+    if job is None:
         return
+    with recovery.working(job.pk, runner):
+        _preview(job, runner)
+
+
+def _preview(job: Job, runner: str) -> None:
+    if not job.preview_done:
+        # A new preview reads every record, also those an earlier preview of the job read.
+        with transaction.atomic():
+            recovery.keep_claim(job.pk, runner)
+            JobRecord.objects.filter(job=job).exclude(found=None).update(found=None)
     specs = _specs(job)
     changes = _changes(job)
     names = list(specs)
+    unread = JobRecord.objects.filter(job=job, found=None)
     if job.is_revert:
-        rows = list(
-            JobRecord.objects.filter(job=job).values_list("pk", "record_id", "expected", "after")
-        )
+        rows = list(unread.values_list("pk", "record_id", "expected", "after"))
     else:
-        rows = list(JobRecord.objects.filter(job=job).values_list("pk", "record_id"))
+        rows = list(unread.values_list("pk", "record_id"))
     chunks = [rows[i : i + GET_IDS_PER_CALL] for i in range(0, len(rows), GET_IDS_PER_CALL)]
+    pool = ClientPool.sized(job.connection, len(chunks))
 
     def read(client: ZohoClient, chunk: list[tuple]) -> dict[str, dict]:
         return client.get_records(job.module, [row[1] for row in chunk], names)
 
     def still_previewing() -> bool:
-        return Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).exists()
+        return Job.objects.filter(pk=job.pk, status=Status.PREVIEWING, runner=runner).exists()
 
     try:
-        for result in parallel_calls(job.connection, chunks, read, keep_going=still_previewing):
+        calls = parallel_calls(job.connection, chunks, read, keep_going=still_previewing, pool=pool)
+        for result in calls:
             if result.error is not None:
                 raise result.error
             if job.is_revert:
-                _store_revert_chunk(job, result.item, result.value, specs)
+                _store_revert_chunk(job, runner, result.item, result.value, specs)
             else:
-                _store_preview_chunk(job, result.item, result.value, specs, changes)
+                _store_preview_chunk(job, runner, result.item, result.value, specs, changes)
+    except recovery.Superseded:
+        raise
     except ZohoError as exc:
-        _preview_failed(job, exc.user_message)
+        _preview_failed(job, runner, exc.user_message)
         return
     except Exception:
         logger.exception("mass update job %s: internal error while previewing", job.pk)
-        _preview_failed(job, "an internal error of crmadmin (logged for the administrators)")
-        return
-    if not still_previewing():
+        _preview_failed(
+            job, runner, "an internal error of crmadmin (logged for the administrators)"
+        )
         return
     counts = _preview_counts(job)
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).update(
+        previewed = Job.objects.filter(pk=job.pk, status=Status.PREVIEWING, runner=runner).update(
             status=Status.PREVIEWED,
             previewed_at=timezone.now(),
             preview_counts=counts,
-            preview_done=len(rows),
+            preview_done=job.record_count,
+            runner="",
+            heartbeat_at=None,
         )
+        if not previewed:
+            return
         record_event(
             job,
             Kind.PREVIEWED,
@@ -244,11 +270,14 @@ def run_preview(*, job_id: int) -> None:
                 f"at the target, {counts['not_found']:,} not found"
                 + (f", {counts['conflicts']:,} changed since" if job.is_revert else "")
             ),
+            # The reads' attempts, retries and token refreshes (a resumed preview: its own).
+            detail={"client_stats": pool.stats()},
         )
 
 
 def _store_preview_chunk(
     job: Job,
+    runner: str,
     chunk: list[tuple[int, str]],
     found: dict[str, dict],
     specs: dict[str, FieldSpec],
@@ -269,12 +298,16 @@ def _store_preview_chunk(
         included = will_change or job.include_unchanged
         rows.append((True, before, after, will_change, _warnings(data), included, pk))
     with transaction.atomic():
+        recovery.keep_claim(job.pk, runner, preview_done=F("preview_done") + len(chunk))
         _write_preview_rows(rows)
-        Job.objects.filter(pk=job.pk).update(preview_done=F("preview_done") + len(chunk))
 
 
 def _store_revert_chunk(
-    job: Job, chunk: list[tuple], found: dict[str, dict], specs: dict[str, FieldSpec]
+    job: Job,
+    runner: str,
+    chunk: list[tuple],
+    found: dict[str, dict],
+    specs: dict[str, FieldSpec],
 ) -> None:
     """A revert's preview: restore a record only where it still holds what the job set.
 
@@ -301,8 +334,8 @@ def _store_revert_chunk(
         warnings = ["conflict"] if conflict else _warnings(data)
         rows.append((True, before, after, will_change, conflict, warnings, will_change, pk))
     with transaction.atomic():
+        recovery.keep_claim(job.pk, runner, preview_done=F("preview_done") + len(chunk))
         _write_preview_rows(rows, conflicts=True)
-        Job.objects.filter(pk=job.pk).update(preview_done=F("preview_done") + len(chunk))
 
 
 PREVIEW_COLUMNS = ("found", "before", "after", "will_change", "warnings", "included")
@@ -364,12 +397,15 @@ def _preview_counts(job: Job) -> dict[str, int]:
     return {name.removeprefix("n_"): n for name, n in counts.items()}
 
 
-def _preview_failed(job: Job, message: str) -> None:
+def _preview_failed(job: Job, runner: str, message: str) -> None:
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk, status=Status.PREVIEWING).update(
-            status=Status.DRAFT, error_message=f"The preview failed: {message}"
-        )
-        record_event(job, Kind.PREVIEW_FAILED, message=message)
+        if Job.objects.filter(pk=job.pk, status=Status.PREVIEWING, runner=runner).update(
+            status=Status.DRAFT,
+            error_message=f"The preview failed: {message}",
+            runner="",
+            heartbeat_at=None,
+        ):
+            record_event(job, Kind.PREVIEW_FAILED, message=message)
 
 
 def set_include_unchanged(*, job: Job, include: bool) -> None:
@@ -579,16 +615,32 @@ def plan_steps(module: str, changes: Sequence[Change]) -> list[list[Change]]:
 
 
 def run_job(*, job_id: int) -> None:
-    """Send every batch, record every outcome, read the records back, finish the job."""
+    """Send every batch, record every outcome, read the records back, finish the job.
+
+    Run again for a job whose worker died (``recovery``), it sends only the batches not
+    recorded yet; those that were in flight go again (a mass update with the same values
+    leaves the records as one would).
+    """
+    runner = recovery.new_runner()
     with transaction.atomic():
-        claimed = Job.objects.filter(pk=job_id, status=Status.QUEUED).update(
-            status=Status.RUNNING, started_at=timezone.now()
+        job = recovery.claim(
+            job_id,
+            runner,
+            in_status=Status.QUEUED,
+            status=Status.RUNNING,
+            started_at=timezone.now(),
         )
-        job = Job.objects.select_related("connection").get(pk=job_id)
-        if claimed:
+        if job is not None:
             record_event(job, Kind.STARTED)
-    if not claimed and job.status != Status.RUNNING:
+    # Or a job another worker started and left: it died, or its task was delivered twice.
+    job = job or recovery.claim(job_id, runner, in_status=Status.RUNNING)
+    if job is None:
         return
+    with recovery.working(job.pk, runner):
+        _run(job, runner)
+
+
+def _run(job: Job, runner: str) -> None:
     restore: dict[str, dict] = {}
     if job.is_revert:
         # One step: a PUT a batch, each record with its own values to restore.
@@ -608,7 +660,7 @@ def run_job(*, job_id: int) -> None:
     def not_cancelled() -> bool:
         return (
             not fatal
-            and not Job.objects.filter(pk=job.pk, cancel_requested_at__isnull=False).exists()
+            and Job.objects.filter(pk=job.pk, runner=runner, cancel_requested_at=None).exists()
         )
 
     def send(client: ZohoClient, batch: Batch) -> WriteResult:
@@ -623,7 +675,15 @@ def run_job(*, job_id: int) -> None:
 
     pending = list(Batch.objects.filter(job=job, status=Batch.Status.PENDING))
     counts = Counter(_outcome_counts(job))  # non-zero only when a delivery is resumed
-    pool = ClientPool.sized(job.connection, len(pending))
+    # The calls at once for the batches, and then for reading the records back.
+    pool = ClientPool.sized(
+        job.connection, max(len(pending), math.ceil(job.to_send / GET_IDS_PER_CALL))
+    )
+
+    def store_stats() -> None:
+        # Added to the counts of the runners before this one (a resumed job).
+        recovery.keep_claim(job.pk, runner, client_stats=_added_stats(job.client_stats, pool))
+
     try:
         # Step by step: the calls of one field group run side by side, but no record is
         # written by two calls at the same moment.
@@ -636,25 +696,47 @@ def run_job(*, job_id: int) -> None:
                 error = result.error
                 if error is not None and not isinstance(error, ZohoError):
                     raise error
-                _record_batch(job, result.item, result.value, error, result.exchanges, counts)
+                _record_batch(
+                    job, runner, result.item, result.value, error, result.exchanges, counts
+                )
                 if isinstance(error, ZohoAuthError | ZohoScopeError):
                     fatal = error.user_message
+    except recovery.Superseded:
+        raise
     except ZohoError as exc:  # the token could not be had before the first call
         fatal = exc.user_message
     except Exception:
         logger.exception("mass update job %s: internal error while sending", job.pk)
         fatal = "an internal error of crmadmin (logged for the administrators)"
-    Job.objects.filter(pk=job.pk).update(client_stats=pool.stats())
-    _mark_unsent(job, fatal)
+    store_stats()
+    _mark_unsent(job, runner, fatal)
     if not fatal and not job.cancel_requested_at:
         try:
-            _read_back(job)
+            _read_back(job, runner, pool)
         except ZohoError as exc:
             # The values were written; only the check failed. Say so, and still finish.
             with transaction.atomic():
-                Job.objects.filter(pk=job.pk).update(verification={"error": exc.user_message})
+                recovery.keep_claim(job.pk, runner, verification={"error": exc.user_message})
                 record_event(job, Kind.VERIFIED, message=f"Read-back failed: {exc.user_message}")
-    _finish(job, fatal)
+        store_stats()
+    _finish(job, runner, fatal)
+
+
+def _added_stats(earlier: dict[str, Any], pool: ClientPool) -> dict[str, Any]:
+    """The pool's client stats added to ``earlier`` ones (of a job's earlier runners)."""
+    now = pool.stats()
+    if not earlier:
+        return now
+    return {
+        "attempts": earlier.get("attempts", 0) + now["attempts"],
+        "retries": dict(Counter(earlier.get("retries", {})) + Counter(now["retries"])),
+        "refreshes": dict(Counter(earlier.get("refreshes", {})) + Counter(now["refreshes"])),
+        "credits_remaining": (
+            now["credits_remaining"]
+            if now["credits_remaining"] is not None
+            else earlier.get("credits_remaining")
+        ),
+    }
 
 
 def batch_size(job: Job) -> int:
@@ -704,6 +786,7 @@ def _plan_batches(job: Job, steps: list[list[str]]) -> None:
 
 def _record_batch(
     job: Job,
+    runner: str,
     batch: Batch,
     result: WriteResult | None,
     error: ZohoError | None,
@@ -731,6 +814,7 @@ def _record_batch(
         request_error = error
     now = timezone.now()
     with transaction.atomic():
+        recovery.keep_claim(job.pk, runner, calls_done=F("calls_done") + 1)
         Outcome.objects.bulk_create(
             [
                 Outcome(
@@ -775,9 +859,7 @@ def _record_batch(
             },
             batch=batch,
         )
-        Job.objects.filter(pk=job.pk).update(
-            calls_done=F("calls_done") + 1, outcome_counts={c: n for c, n in counts.items() if n}
-        )
+        Job.objects.filter(pk=job.pk).update(outcome_counts={c: n for c, n in counts.items() if n})
 
 
 def _apply_outcomes(
@@ -812,7 +894,7 @@ def _apply_outcomes(
     return delta
 
 
-def _mark_unsent(job: Job, fatal: str) -> None:
+def _mark_unsent(job: Job, runner: str, fatal: str) -> None:
     unsent = Batch.objects.filter(job=job, status=Batch.Status.PENDING)
     numbers = list(unsent.values_list("number", flat=True).distinct())
     if not numbers:
@@ -821,6 +903,7 @@ def _mark_unsent(job: Job, fatal: str) -> None:
         f"Not sent: the job stopped after {fatal}" if fatal else "Not sent: the job was cancelled."
     )
     with transaction.atomic():
+        recovery.keep_claim(job.pk, runner)
         unsent.update(status=Batch.Status.NOT_SENT, error_message=message)
         JobRecord.objects.filter(job=job, batch__in=numbers, status=RecordStatus.PENDING).update(
             status=RecordStatus.ERROR, code=NOT_SENT, message=message
@@ -828,7 +911,7 @@ def _mark_unsent(job: Job, fatal: str) -> None:
         Job.objects.filter(pk=job.pk).update(outcome_counts=_outcome_counts(job))
 
 
-def _read_back(job: Job) -> None:
+def _read_back(job: Job, runner: str, pool: ClientPool) -> None:
     """Read the changed records again and check each holds the value it should."""
     specs = _specs(job)
     names = list(specs)
@@ -843,7 +926,7 @@ def _read_back(job: Job) -> None:
         return client.get_records(job.module, [rid for _, rid, _ in chunk], names)
 
     checked = mismatched = unreadable = 0
-    for result in parallel_calls(job.connection, chunks, read):
+    for result in parallel_calls(job.connection, chunks, read, pool=pool):
         if result.error is not None:
             unreadable += len(result.item)
             continue
@@ -861,7 +944,7 @@ def _read_back(job: Job) -> None:
         mismatched += len(bad)
     summary = {"checked": checked, "mismatched": mismatched, "unreadable": unreadable}
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk).update(verification=summary)
+        recovery.keep_claim(job.pk, runner, verification=summary)
         record_event(
             job,
             Kind.VERIFIED,
@@ -884,7 +967,7 @@ def _mismatches(specs: dict[str, FieldSpec], after: dict, current: dict | None) 
     return problems
 
 
-def _finish(job: Job, fatal: str) -> None:
+def _finish(job: Job, runner: str, fatal: str) -> None:
     job.refresh_from_db()
     counts = _outcome_counts(job)
     sent = sum(n for code, n in counts.items() if code != NOT_SENT)
@@ -897,12 +980,15 @@ def _finish(job: Job, fatal: str) -> None:
     else:
         status = Status.COMPLETED
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+        if not Job.objects.filter(pk=job.pk, status=Status.RUNNING, runner=runner).update(
             status=status,
             finished_at=timezone.now(),
             outcome_counts=counts,
             error_message=fatal,
-        )
+            runner="",
+            heartbeat_at=None,
+        ):
+            raise recovery.Superseded(f"job {job.pk} is no longer run by {runner}")
         summary = ", ".join(f"{code} {n:,}" for code, n in sorted(counts.items())) or "nothing"
         record_event(
             job, Kind.FINISHED, message=f"{Status(status).label}: {sent:,} sent; {summary}"
