@@ -161,6 +161,10 @@ def build_criteria(conditions: Iterable[tuple[str, str, Any]], operator: str = "
     return parts[0] if len(parts) == 1 else "(" + operator.join(parts) + ")"
 
 
+# How often one call refreshes its token and replays after 401 INVALID_TOKEN.
+MAX_TOKEN_REPLAYS = 3
+
+
 class ZohoClient:
     """One org's CRM API, reached through a ``Connection``."""
 
@@ -450,6 +454,9 @@ class ZohoClient:
         """Send with retries; return any response that is not 401, 429 or 5xx."""
         attempt = failures = 0
         rejected_token = ""
+        # The attempt that replays the call with a token just refreshed, and how many
+        # times a call was replayed that way.
+        replay_attempt = token_replays = 0
         while True:
             attempt += 1
             token = ""
@@ -485,9 +492,17 @@ class ZohoClient:
                 status = response.status_code
                 if status == 401:
                     error = _error_from_response(response)
-                    if error.code == "INVALID_TOKEN" and not rejected_token:
-                        # Revoked or expired early: refresh (next turn), then replay once.
+                    if (
+                        error.code == "INVALID_TOKEN"
+                        and attempt != replay_attempt
+                        and token_replays < MAX_TOKEN_REPLAYS
+                    ):
+                        # Revoked or expired: refresh (next turn), then replay. A long call
+                        # (retries, backoff) may outlive a second token; but a token
+                        # refused as soon as it was refreshed is an auth problem.
                         rejected_token = token
+                        replay_attempt = attempt + 1
+                        token_replays += 1
                         continue
                     error.attempts = attempt
                     raise error

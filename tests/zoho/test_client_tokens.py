@@ -1,5 +1,6 @@
-"""Access tokens: the cached one while valid, a refresh shortly before expiry, one refresh
-and one replay on 401 INVALID_TOKEN, and no double refresh when another worker did it."""
+"""Access tokens: the cached one while valid, a refresh shortly before expiry, a refresh and
+a replay on 401 INVALID_TOKEN (again if a long call outlives the new token, never for a token
+refused as soon as it was refreshed), and no double refresh when another worker did it."""
 
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -7,6 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 from django.utils import timezone
 
+from crmadmin.zoho.client import MAX_TOKEN_REPLAYS
 from crmadmin.zoho.errors import ZohoAuthError, ZohoOAuthError
 from crmadmin.zoho.models import Connection
 
@@ -14,6 +16,7 @@ from .conftest import (
     ACCESS_TOKEN,
     CLIENT_ID,
     CLIENT_SECRET,
+    INTERNAL,
     INVALID_TOKEN,
     LEADS_MODULE,
     MODULES_URL,
@@ -101,6 +104,40 @@ def test_a_second_invalid_token_after_refreshing_raises_an_auth_error(wire, make
 
     assert caught.value.code == "INVALID_TOKEN"
     assert len(wire.calls) == 3
+
+
+def test_a_token_that_expires_during_a_long_call_is_refreshed_again(wire, make_client):
+    # The first token is refused, the call is replayed with a new one, meets a server
+    # error, and by the time it is sent again that token has expired too.
+    third = "1000.third-access-token"
+    wire.get(MODULES_URL, json=INVALID_TOKEN, status=401)
+    wire.post(TOKEN_URL, json=token_response())
+    wire.get(MODULES_URL, json=INTERNAL, status=500)
+    wire.get(MODULES_URL, json=INVALID_TOKEN, status=401)
+    wire.post(TOKEN_URL, json=token_response(third))
+    wire.get(MODULES_URL, json=LEADS_MODULE)
+    client = make_client()
+
+    assert client.modules()[0]["api_name"] == "Leads"
+
+    sent = [c.request.headers.get("Authorization") for c in wire.calls]
+    assert sent[2:4] == [f"Zoho-oauthtoken {NEW_ACCESS_TOKEN}"] * 2
+    assert sent[5] == f"Zoho-oauthtoken {third}"
+    assert client.stats.refreshes == {"invalid_token": 2}
+
+
+def test_a_call_replays_after_a_refused_token_a_bounded_number_of_times(wire, make_client):
+    for n in range(MAX_TOKEN_REPLAYS):
+        wire.get(MODULES_URL, json=INVALID_TOKEN, status=401)
+        wire.post(TOKEN_URL, json=token_response(f"1000.token-{n}"))
+        wire.get(MODULES_URL, json=INTERNAL, status=500)
+    wire.get(MODULES_URL, json=INVALID_TOKEN, status=401)
+
+    with pytest.raises(ZohoAuthError):
+        make_client(max_attempts=10).modules()
+
+    refreshes = [c for c in wire.calls if c.request.url.startswith(TOKEN_URL)]
+    assert len(refreshes) == MAX_TOKEN_REPLAYS
 
 
 def test_a_revoked_refresh_token_raises_an_oauth_error_that_says_so(wire, make_client, connection):
