@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.db import connections
+from django.urls import reverse
 
 from crmadmin.massupdate.calls import MAX_PARALLEL_CALLS
 from crmadmin.massupdate.models import Job, JobEvent, JobRecord
@@ -71,7 +72,7 @@ def tokens_expiring(*, first: float, every: float):
 
 @pytest.mark.timeout(600)
 def test_a_10000_record_job_completes_through_errors_throttling_drops_spikes_and_expiry(
-    live_server, operator, manager, eager_tasks
+    live_server, operator, manager, eager_tasks, client
 ):
     # About 3 % of the seed's leads are locked, converted or awaiting approval.
     seed(leads=RECORDS * 21 // 20)
@@ -112,3 +113,10 @@ def test_a_10000_record_job_completes_through_errors_throttling_drops_spikes_and
     assert calls + sum(retries.values()) <= attempts <= 2 * calls
     # An expiry costs each client in flight one refresh at most, not one a call.
     assert sum(refreshes.values()) <= MAX_PARALLEL_CALLS * (len(expiries) + 1)
+
+    # And the job's page tells them.
+    client.force_login(operator)
+    page = client.get(reverse("massupdate:job-detail", args=[job.pk])).content.decode()
+    assert f"{job.client_stats['attempts']:,} HTTP attempts; retries: " in page
+    for cause, n in job.client_stats["retries"].items():
+        assert f"{cause} {n:,}" in page
