@@ -13,16 +13,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crmadmin.massupdate import operations
-from crmadmin.massupdate.fieldvalues import FieldSpec
-from crmadmin.massupdate.forms import ResultsFilterForm
-from crmadmin.massupdate.models import Job, JobEvent, JobRecord
+from crmadmin.massupdate.models import Job, JobEvent
 from crmadmin.massupdate.views import (
     describe_changes,
     get_job_for_user,
     operator_required,
     query_without_page,
 )
-from crmadmin.massupdate.views.preview import described_rows
+from crmadmin.massupdate.views.jobs import results_table
 
 from .. import exports
 from ..forms import KNOWN_CODES, ExportFormatForm, JobFilterForm, PageForm, ReviewForm
@@ -31,7 +29,6 @@ from . import htmx_target
 # The people a job's audit page names besides its owner.
 NAMED = ["submitted_by", "decided_by", "reviewed_by", "cancelled_by"]
 JOBS_PAGE_SIZE = 50
-RECORDS_PAGE_SIZE = 100
 # What the list never shows: read only on a job's own page.
 LIST_DEFERRED = [
     "fields",
@@ -101,26 +98,8 @@ def _get_audited_job(request: HttpRequest, pk: int) -> Job:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_audited_job(request, pk)
     if htmx_target(request, "job-records"):
-        return render(request, "audit/job_detail.html#job-records", _records(request, job))
+        return render(request, "audit/job_detail.html#job-records", results_table(request, job))
     return render(request, "audit/job_detail.html", _job_page(request, job, ReviewForm()))
-
-
-def _records(request: HttpRequest, job: Job) -> dict:
-    """The page of the job's records table that the query string asks for."""
-    form = ResultsFilterForm(request.GET, codes=list(job.outcome_counts))
-    form.is_valid()
-    records = JobRecord.objects.filter(job=job)
-    if form.cleaned_data.get("code"):
-        records = records.filter(code=form.cleaned_data["code"])
-    if form.cleaned_data.get("q"):
-        records = records.filter(record_id=form.cleaned_data["q"].strip())
-    page = Paginator(records.order_by("position"), RECORDS_PAGE_SIZE).get_page(
-        form.cleaned_data.get("page")
-    )
-    specs = [FieldSpec.from_dict(f) for f in job.fields]
-    rows = described_rows(page.object_list, specs)
-    query = query_without_page(request)
-    return {"job": job, "form": form, "page": page, "rows": rows, "specs": specs, "query": query}
 
 
 def _job_page(request: HttpRequest, job: Job, review_form: ReviewForm) -> dict:
@@ -130,7 +109,7 @@ def _job_page(request: HttpRequest, job: Job, review_form: ReviewForm) -> dict:
     linked = [pk for pk in (job.retry_of_id, job.revert_of_id) if pk]
     user = request.user
     return {
-        **_records(request, job),
+        **results_table(request, job),
         "changes": describe_changes(job),
         "selection_detail": json.dumps(job.selection_detail, indent=2, ensure_ascii=False),
         "events": _timeline(job),

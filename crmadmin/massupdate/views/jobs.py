@@ -68,26 +68,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response.status_code = HTMX_STOP_POLLING
             response["HX-Refresh"] = "true"
         return response
-    form = ResultsFilterForm(request.GET, codes=list(job.outcome_counts))
-    form.is_valid()  # a bad parameter is dropped; the others still apply
-    filters = form.cleaned_data
-    records = JobRecord.objects.filter(job=job)
-    if filters.get("code"):
-        records = records.filter(code=filters["code"])
-    if filters.get("q"):
-        records = records.filter(record_id=filters["q"].strip())
-    page = Paginator(records.order_by("position"), PAGE_SIZE).get_page(filters.get("page"))
-    specs = [FieldSpec.from_dict(f) for f in job.fields]
     # The jobs that retry or revert this one, in one query.
     follow_ups = list(Job.objects.filter(Q(retry_of=job) | Q(revert_of=job)).order_by("pk"))
     reverts = [j for j in follow_ups if j.revert_of_id == job.pk]
     context = {
-        "job": job,
-        "form": form,
-        "query": query_without_page(request),
-        "page": page,
-        "rows": described_rows(page.object_list, specs),
-        "specs": specs,
+        **results_table(request, job),
         "changes": describe_changes(job),
         "events": job.events.select_related("actor").defer("detail"),
         "retryable": job.retryable_count,
@@ -101,6 +86,28 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     }
     return render(request, "massupdate/job_detail.html", context)
+
+
+def results_table(request: HttpRequest, job: Job) -> dict:
+    """The page of the job's records, with their outcomes, that the query string asks for."""
+    form = ResultsFilterForm(request.GET, codes=list(job.outcome_counts))
+    form.is_valid()  # a bad parameter is dropped; the others still apply
+    filters = form.cleaned_data
+    records = JobRecord.objects.filter(job=job)
+    if filters.get("code"):
+        records = records.filter(code=filters["code"])
+    if filters.get("q"):
+        records = records.filter(record_id=filters["q"].strip())
+    page = Paginator(records.order_by("position"), PAGE_SIZE).get_page(filters.get("page"))
+    specs = [FieldSpec.from_dict(f) for f in job.fields]
+    return {
+        "job": job,
+        "form": form,
+        "query": query_without_page(request),
+        "page": page,
+        "rows": described_rows(page.object_list, specs),
+        "specs": specs,
+    }
 
 
 @require_POST
