@@ -7,7 +7,7 @@ The same arguments give the same ids and values on every machine.
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from .models import CustomView, MassUpdateJob, Record, SandboxUser
 from .operations import derive
@@ -440,7 +440,20 @@ def seed(leads: int = 5000, reset: bool = False) -> dict:
         for rows in (accounts, contacts, lead_rows, deals):
             Record.objects.bulk_create(rows, batch_size=500)
         CustomView.objects.bulk_create(_views(patricia))
+    _analyze()
     return {"seeded": True, **counts()}
+
+
+def _analyze() -> None:
+    """Give the query planner statistics of the new records.
+
+    Without them SQLite takes ``module = 'Leads'`` for a selective condition: a read or a
+    write of 100 ids among 50,000 leads then walks the module's index through every lead
+    (20 ms a call instead of 0.2).
+    """
+    db = connections[router.db_for_write(Record)]
+    with db.cursor() as cursor:
+        cursor.execute(f"ANALYZE {db.ops.quote_name(Record._meta.db_table)}")
 
 
 def _leads(
