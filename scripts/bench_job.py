@@ -175,6 +175,12 @@ def run(args: argparse.Namespace) -> None:
 
         if not operations.submit(job=job, user=owner, reason="bench", token=job.submit_token):
             sys.exit("the job could not be submitted")
+        job.refresh_from_db()
+        if job.status == Job.Status.AWAITING_APPROVAL:
+            # Above the approval threshold: a manager lets it run.
+            manager = User.objects.create_user("bench-manager")
+            manager.groups.add(Group.objects.get(name="Manager"))
+            operations.approve(job=job, user=manager, note="bench")
         before = counter.snapshot()
         clock = time.perf_counter()
         operations.run_job(job_id=job.pk)
