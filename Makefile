@@ -4,13 +4,21 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?=
 
-.PHONY: demo test install lint format clean
+.PHONY: demo test bench load install lint format clean
 
 demo: $(STAMP)
 	scripts/demo.sh
 
 test: $(STAMP)
 	scripts/test.sh
+
+# The benchmark and load test of a 50,000-record job (scripts/bench.py); BENCH_ARGS passes
+# options, e.g. make bench BENCH_ARGS="--records 10000 --latencies 0.5".
+bench: $(STAMP)
+	$(VENV)/bin/python scripts/bench.py $(BENCH_ARGS)
+
+load: $(STAMP)
+	$(VENV)/bin/python scripts/bench.py --load-only $(BENCH_ARGS)
 
 install: $(STAMP)
 
