@@ -116,11 +116,14 @@ def parallel_calls[T](
             pass
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            in_flight -= done
+            # The freed slots take their next calls before the caller stores these results:
+            # its bookkeeping then overlaps the calls instead of leaving slots idle.
+            for _ in done:
+                if not (keep_going() and start_next()):
+                    break
             for future in done:
-                in_flight.discard(future)
                 yield future.result()
-                if keep_going():
-                    start_next()
 
 
 _END = object()
