@@ -1,15 +1,17 @@
 """`make bench`: how long a 50,000-record mass update takes against what Zoho's API allows.
 
-    make bench                                   # the defaults below, about 8 minutes
+    make bench                                   # the defaults below, about 7 minutes
     make bench BENCH_ARGS="--records 10000 --latencies 0.5"
     make load                                    # only the load test (item 6)
     .venv/bin/python scripts/bench.py --help
 
-Everything runs as in production, each in its own process, on a throwaway SQLite database
-(WAL) in a temporary folder, or on ``--database-url`` (an empty PostgreSQL database):
+Everything runs as in production, each part in its own process, on a throwaway SQLite
+database (WAL) in a temporary folder, or on ``--database-url`` (an empty PostgreSQL
+database), with ``DJANGO_DEBUG=false``:
 
-* the CRM: the built-in sandbox served by gunicorn (one process, threads), answering every
-  API call after ``L`` seconds (``--latencies``, first value; default 1 s, about what a real
+* the CRM: the built-in sandbox served by gunicorn (one process, threads) from a SQLite
+  database of its own, as Zoho's data lives apart from crmadmin's; it answers every API
+  call after ``L`` seconds (``--latencies``, first value; default 1 s, about what a real
   500-record mass update takes) and with 429 above ``C`` calls at once (``--concurrency``,
   default 10, Zoho's limit for heavy calls);
 * the job: a real Celery worker (prefork, two children, the file-system broker of
@@ -21,21 +23,27 @@ For each latency it previews and runs one job on ``--records`` leads (50,000) an
 the API-bound floors, ``ceil(N/100) / C × L`` for the preview and ``ceil(N/500) / C × L``
 for the run's writes, the measured wall times and their ratios. The run also reads every
 changed record back (100 ids a GET) after its writes: that read-back is printed beside the
-writes with its own floor, ``ceil(records read back / 100) / C × L``, never folded into the
-writes' figure. API calls are counted in the sandbox's access log. The same writes are then
-sent the way a plain script would, one call at a time, for the speed-up. At the first
-latency it times the results pages, the audit pages (when an ``audit`` app provides
-``audit:job-list`` and ``audit:job-detail``) and the CSV export of the 50,000-record job.
+writes with its own floor, ``ceil(records read back / 100) / C × L``, and the run's total
+against both floors together and against the writes' floor alone. API calls and their
+time in the sandbox are read from the sandbox's access log: "CRM s" is that time over C,
+the floor were the CRM exactly as slow as the sandbox was, so wall ÷ CRM s is crmadmin's
+own overhead. CPU seconds per process show who used the machine's cores (other processes
+included: on a shared machine they slow everything). The same writes are then sent the
+way a plain script would, one call at a time, for the speed-up. At the first latency it
+times the results pages, the audit pages (when an ``audit`` app provides ``audit:job-list``
+and ``audit:job-detail``) and the CSV export of the 50,000-record job.
 
-The load test (``--load-users`` users, default 20) logs in over HTTP and browses the
-finished job's results pages, a running job's page and its live progress, and the audit
-pages, for ``--load-seconds`` (60) or until a new 50,000-record job running at the first
-latency ends; it prints p50/p95 latency and errors (see scripts/load.py).
+The load test (``--load-users`` users, default 20, think time uniform 0-2 s) logs in over
+HTTP and browses the finished job's results pages, a running job's page and its live
+progress, and the audit pages, for ``--load-seconds`` (60) or until a new 50,000-record
+job, running at the first latency, ends; it prints p50/p95 latency and errors (see
+scripts/load.py).
 
 Targets at the defaults (PASS/FAIL printed): ratio ≤ 1.25 for the preview and the run,
 API calls = the minimum, worker peak memory < 300 MB, each page < 150 ms of server time
 (p95), CSV export < 3 s. The second latency (0.2 s) shows crmadmin's own overhead; its
-ratios are printed without a verdict.
+ratios are printed without a verdict. ``--keep`` keeps the folder with the databases and
+every process's log.
 """
 
 import argparse
@@ -806,9 +814,13 @@ class Bench:
                 ("results, code=SUCCESS", f"{detail}?code=SUCCESS&page=2"),
                 ("results, one record (q=id)", f"{detail}?q={self.ids[-1]}"),
             ]
-            for name, args in [("audit:job-list", []), ("audit:job-detail", [pk])]:
+            audit = [
+                ("audit list", "audit:job-list", []),
+                ("audit: job page", "audit:job-detail", [pk]),
+            ]
+            for label, name, args in audit:
                 with suppress(NoReverseMatch):
-                    pages.append((name, reverse(name, args=args)))
+                    pages.append((label, reverse(name, args=args)))
         running = reverse("massupdate:job-detail", args=[job.pk])
         pages += [("running job: progress (htmx)", f"{running}#job-progress")] * 4
         pages.append(("job list", reverse("massupdate:job-list")))
