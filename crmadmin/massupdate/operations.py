@@ -815,24 +815,14 @@ def _record_batch(
     now = timezone.now()
     with transaction.atomic():
         recovery.keep_claim(job.pk, runner, calls_done=F("calls_done") + 1)
-        Outcome.objects.bulk_create(
+        _insert_outcomes(
             [
-                Outcome(
-                    job=job,
-                    record_id=record_pks[rid],
-                    step=batch.step,
-                    batch=batch.number,
-                    code=code,
-                    status=status,
-                    message=message,
-                    details=details,
-                    http_status=http_status,
-                    created_at=now,
-                )
+                (job.pk, record_pks[rid], batch.step, batch.number, code, status, message, details)
                 for rid, code, status, message, details in outcomes
                 if rid in record_pks
             ],
-            ignore_conflicts=True,
+            http_status,
+            now,
         )
         counts.update(_apply_outcomes(job, record_pks, outcomes, http_status))
         batch.status = Batch.Status.DONE if result is not None else Batch.Status.FAILED
@@ -860,6 +850,40 @@ def _record_batch(
             batch=batch,
         )
         Job.objects.filter(pk=job.pk).update(outcome_counts={c: n for c, n in counts.items() if n})
+
+
+def _insert_outcomes(rows: list[tuple], http_status: int | None, now) -> None:
+    """One parameterised INSERT per outcome, sent as one batch; an outcome already recorded
+    (a batch answered again after a resume) is left as it was.
+
+    ``bulk_create`` builds a model object and a multi-row statement per call: at 100 calls
+    a job it was half the time of storing a batch's answer.
+    """
+    db = connections[router.db_for_write(Outcome)]
+    quote = db.ops.quote_name
+    names = [quote(column) for column in OUTCOME_COLUMNS]
+    sql = (
+        f"INSERT INTO {quote(Outcome._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - names are ours, values are parameters
+        f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT DO NOTHING"
+    )
+    created_at = db.ops.adapt_datetimefield_value(now)
+    params = [(*row[:7], json.dumps(row[7]), http_status, created_at) for row in rows]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+OUTCOME_COLUMNS = (
+    "job_id",
+    "record_id",
+    "step",
+    "batch",
+    "code",
+    "status",
+    "message",
+    "details",
+    "http_status",
+    "created_at",
+)
 
 
 def _apply_outcomes(
