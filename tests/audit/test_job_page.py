@@ -23,7 +23,7 @@ def test_the_audit_page_says_who_did_what_when_and_why(story, manager_client, ma
     assert f"Audit of job #{job.pk}: Mass update of Leads" in text
     assert f"Owner olivia, created {job.created_at:%Y-%m-%d %H:%M:%S}" in text
     assert "City → Lisbon" in text
-    assert "4 records by pasted ids: test ids" in text
+    assert "4 records: test ids" in text
     assert "Reason Move the expo leads to Lisbon" in text
     assert f"Submitted by olivia at {job.submitted_at:%Y-%m-%d %H:%M:%S}" in text
     assert "4 records, above the approval threshold of 3" in text

@@ -5,6 +5,7 @@ import math
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from crmadmin.massupdate import operations
@@ -283,3 +284,20 @@ def test_another_operator_cannot_revert_a_job(operator, other_operator, client, 
 
     assert client.post(reverse("massupdate:job-revert", args=[job.pk])).status_code == 404
     assert not Job.objects.filter(revert_of=job).exists()
+
+
+def test_the_owner_sees_her_job_reverted_by_a_manager_without_a_link_she_cannot_open(
+    operator, operator_client, manager_client, connection
+):
+    job = run(build_job(operator, connection, "Leads", CITY, writable("Leads", 2)))
+    manager_client.post(reverse("massupdate:job-revert", args=[job.pk]))
+    revert = Job.objects.get(revert_of=job)
+    own = Client()
+    own.force_login(operator)
+
+    page = text(own.get(reverse("massupdate:job-detail", args=[job.pk])))
+
+    assert reverse("massupdate:job-detail", args=[revert.pk]) not in page
+    assert "Revert…" not in page  # it is being reverted already
+    listing = text(manager_client.get(reverse("massupdate:job-list")))
+    assert f"revert of #{job.pk}" in listing

@@ -68,8 +68,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response.status_code = HTMX_STOP_POLLING
             response["HX-Refresh"] = "true"
         return response
-    # The jobs that retry or revert this one, in one query.
+    # The jobs that retry or revert this one, in one query; only those the user may see
+    # are linked, but any revert of it means it is not reverted again.
     follow_ups = list(Job.objects.filter(Q(retry_of=job) | Q(revert_of=job)).order_by("pk"))
+    all_reverts = [j for j in follow_ups if j.revert_of_id == job.pk]
+    follow_ups = [j for j in follow_ups if Job.objects.can_see(request.user, j)]
     reverts = [j for j in follow_ups if j.revert_of_id == job.pk]
     context = {
         **results_table(request, job),
@@ -82,7 +85,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             job.is_final
             and job.success_count > 0
             and request.user.has_perm("massupdate.add_job")
-            and all(r.status in Job.UNDONE_NOTHING_STATUSES for r in reverts)
+            and all(r.status in Job.UNDONE_NOTHING_STATUSES for r in all_reverts)
         ),
     }
     return render(request, "massupdate/job_detail.html", context)
