@@ -46,7 +46,10 @@ class JobFilterForm(forms.Form):
     )
     module = forms.ChoiceField(required=False)
     field = forms.CharField(
-        required=False, max_length=100, validators=[api_name], label="Field (API name)"
+        required=False,
+        max_length=100,
+        label="Field",
+        help_text="Its API name or its label: Lead_Status or Lead Status.",
     )
     outcome = forms.CharField(
         required=False,
@@ -71,6 +74,12 @@ class JobFilterForm(forms.Form):
         modules = jobs.order_by("module").values_list("module", flat=True).distinct()
         self.fields["module"].choices = [("", "Any module")] + [(m, m) for m in modules]
 
+    def clean_field(self) -> str:
+        """A label typed as shown (``Lead Status``) becomes the API name Zoho derives from it."""
+        name = "_".join(self.cleaned_data["field"].split())
+        api_name(name)
+        return name
+
     def clean_outcome(self) -> str:
         return self.cleaned_data["outcome"].upper()
 
@@ -94,7 +103,7 @@ class JobFilterForm(forms.Form):
             if data.get(name):
                 jobs = jobs.filter(**{lookup: data[name]})
         if data.get("field"):
-            jobs = jobs.filter(field_index__contains=f"|{data['field']}|")
+            jobs = jobs.filter(field_index__icontains=f"|{data['field']}|")
         if data.get("outcome"):
             jobs = jobs.filter(outcome_counts__has_key=data["outcome"])
         if data.get("reviewed"):

@@ -78,6 +78,7 @@ FILTERS = [
     ({"module": "Contacts"}, ["rating"]),
     ({"field": "Lead_Source"}, ["rating"]),
     ({"field": "Lead"}, []),  # a whole field name, not a part of one
+    ({"field": " lead source "}, ["rating"]),  # as its label reads, in any case
     ({"outcome": "RECORD_LOCKED"}, ["rating"]),
     ({"outcome": "success"}, ["rating", "expo"]),
     ({"status": "failed"}, ["revert"]),
