@@ -16,7 +16,6 @@ from typing import Any
 from django.db import connections
 
 from crmadmin.zoho.client import ClientStats, ZohoClient
-from crmadmin.zoho.limits import limiter_for
 from crmadmin.zoho.models import Connection
 from crmadmin.zoho.transport import Exchange
 
@@ -45,10 +44,10 @@ class ClientPool:
         self.size = max(1, size)
         self._idle: queue.SimpleQueue[tuple[ZohoClient, list[Exchange]]] = queue.SimpleQueue()
         self.clients: list[ZohoClient] = []
-        limiter = limiter_for(connection)
         for _ in range(self.size):
             recorded: list[Exchange] = []
-            client = ZohoClient(copy.copy(connection), limiter=limiter, on_exchange=recorded.append)
+            # Each client takes the connection's shared limiter (ZohoClient's default).
+            client = ZohoClient(copy.copy(connection), on_exchange=recorded.append)
             self.clients.append(client)
             self._idle.put((client, recorded))
 

@@ -288,7 +288,7 @@ def _store_preview_chunk(
         data = found.get(record_id)
         if data is None:
             # Sent all the same: Zoho's answer (INVALID_DATA) is the record's outcome.
-            rows.append((False, None, None, False, [], True, pk))
+            rows.append((False, None, None, False, [], True, False, pk))
             continue
         before = {c.field: data.get(c.field) for c in changes}
         after = {c.field: after_value(specs[c.field], c, before[c.field]) for c in changes}
@@ -296,7 +296,7 @@ def _store_preview_chunk(
             not is_same(specs[c.field], before[c.field], after[c.field]) for c in changes
         )
         included = will_change or job.include_unchanged
-        rows.append((True, before, after, will_change, _warnings(data), included, pk))
+        rows.append((True, before, after, will_change, _warnings(data), included, False, pk))
     with transaction.atomic():
         recovery.keep_claim(job.pk, runner, preview_done=F("preview_done") + len(chunk))
         _write_preview_rows(rows)
@@ -319,7 +319,7 @@ def _store_revert_chunk(
     for pk, record_id, expected, after in chunk:
         data = found.get(record_id)
         if data is None:
-            rows.append((False, None, after, False, False, [], False, pk))
+            rows.append((False, None, after, False, [], False, False, pk))
             continue
         before = {name: data.get(name) for name in after}
         conflict = will_change = False
@@ -332,16 +332,16 @@ def _store_revert_chunk(
                 conflict = True
         will_change = will_change and not conflict
         warnings = ["conflict"] if conflict else _warnings(data)
-        rows.append((True, before, after, will_change, conflict, warnings, will_change, pk))
+        rows.append((True, before, after, will_change, warnings, will_change, conflict, pk))
     with transaction.atomic():
         recovery.keep_claim(job.pk, runner, preview_done=F("preview_done") + len(chunk))
-        _write_preview_rows(rows, conflicts=True)
+        _write_preview_rows(rows)
 
 
-PREVIEW_COLUMNS = ("found", "before", "after", "will_change", "warnings", "included")
+PREVIEW_COLUMNS = ("found", "before", "after", "will_change", "warnings", "included", "conflict")
 
 
-def _write_preview_rows(rows: list[tuple], *, conflicts: bool = False) -> None:
+def _write_preview_rows(rows: list[tuple]) -> None:
     """One parameterised UPDATE per record, sent as one batch.
 
     ``bulk_update`` would build a CASE WHEN expression per record and column: at 500
@@ -349,19 +349,12 @@ def _write_preview_rows(rows: list[tuple], *, conflicts: bool = False) -> None:
     """
     db = connections[router.db_for_write(JobRecord)]
     quote = db.ops.quote_name
-    columns = [*PREVIEW_COLUMNS, "conflict"] if conflicts else PREVIEW_COLUMNS
-    assignments = ", ".join(f"{quote(name)} = %s" for name in columns)
+    assignments = ", ".join(f"{quote(name)} = %s" for name in PREVIEW_COLUMNS)
     sql = f"UPDATE {quote(JobRecord._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names are ours, values are parameters
-    if conflicts:
-        params = [
-            (found, _json(b), _json(a), change, json.dumps(w), included, conflict, pk)
-            for found, b, a, change, conflict, w, included, pk in rows
-        ]
-    else:
-        params = [
-            (found, _json(before), _json(after), will_change, json.dumps(warnings), included, pk)
-            for found, before, after, will_change, warnings, included, pk in rows
-        ]
+    params = [
+        (found, _json(before), _json(after), change, json.dumps(warnings), *rest)
+        for found, before, after, change, warnings, *rest in rows
+    ]
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
