@@ -21,6 +21,8 @@ from crmadmin.sandbox import oauth as sandbox_oauth
 from crmadmin.zoho.datacentres import CUSTOM
 from crmadmin.zoho.models import Connection
 
+ROOT = Path(__file__).resolve().parents[1]
+
 # Sync Playwright keeps an event loop running in the main thread; Django would then refuse
 # ORM calls (even while creating the test database) without this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -71,6 +73,33 @@ def make_sandbox_connection(server_url: str, name: str = "Sandbox", **overrides)
         **overrides,
     }
     return Connection.objects.create(name=name, **fields)
+
+
+def environ_without_settings(**extra: str) -> dict[str, str]:
+    """This process's environment as a fresh shell would have it, without any of crmadmin's
+    settings (``CRMADMIN_*``, ``DJANGO_*``, ``CELERY_*``, ``DATABASE_URL``), plus ``extra``.
+
+    This virtualenv's ``python`` and scripts come first on ``PATH``.
+    """
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CRMADMIN_", "DJANGO_", "CELERY_")) and k != "DATABASE_URL"
+    }
+    clean["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{clean.get('PATH', '')}"
+    return {**clean, **extra}
+
+
+def run_python_with_settings(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Python whose crmadmin settings come from ``env`` alone."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ_without_settings(DJANGO_SETTINGS_MODULE="crmadmin.settings", **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -140,6 +169,38 @@ def _database_url_of_test_db() -> str:
     return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
+def start_worker(
+    folder: Path, broker_url: str, options: list[str], log, *, env: dict | None = None, **popen
+) -> subprocess.Popen:
+    """A ``celery worker`` process on the test database, keeping its files in ``folder``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crmadmin",
+            "worker",
+            *options,
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": _database_url_of_test_db(),
+            "CRMADMIN_DATA_DIR": str(folder),
+            "CELERY_BROKER_URL": broker_url,
+            **(env or {}),
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **popen,
+    )
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     """A ``celery worker`` subprocess on the test database and a broker folder of its own.
@@ -150,32 +211,8 @@ def celery_worker_process(transactional_db, tmp_path):
     previous = celery_app.conf.broker_transport_options
     celery_app.conf.broker_transport_options = filesystem_broker_options(tmp_path / "broker")
     _forget_broker_connections()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url_of_test_db(),
-        "CRMADMIN_DATA_DIR": str(tmp_path),
-        "CELERY_BROKER_URL": "filesystem://",
-    }
     log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crmadmin",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_worker(tmp_path, "filesystem://", ["--pool=solo"], log)
     process.log_path = tmp_path / "worker.log"
     yield process
     # The test is over and nothing is left to finish. Any shutdown waits for the worker's

@@ -7,7 +7,6 @@ production settings, the build's collectstatic step, compose's environment throu
 """
 
 import json
-import os
 import re
 import shlex
 import socket
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography.fernet import Fernet
+
+from tests.conftest import environ_without_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_SERVICES = ("migrate", "web", "worker", "beat")
@@ -114,18 +115,6 @@ def _env_example() -> dict[str, str]:
             found[name] = {"value": value, "command": command}
             command = ""
     return found
-
-
-def _clean_environ(**extra: str) -> dict[str, str]:
-    """This process's environment without crmadmin's settings, plus ``extra``."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CRMADMIN_", "DJANGO_", "CELERY_")) and k != "DATABASE_URL"
-    }
-    # The image's `python` and `gunicorn` are this virtualenv's here.
-    clean["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{clean.get('PATH', '')}"
-    return {**clean, **extra}
 
 
 def _free_port() -> int:
@@ -252,7 +241,7 @@ def test_compose_environment_from_a_filled_env_example_passes_the_deployment_che
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=_clean_environ(**env),
+        env=environ_without_settings(**env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -286,7 +275,7 @@ def test_the_build_step_collects_static_files_under_production_settings():
     result = subprocess.run(
         ["sh", "-c", step + " --dry-run"],
         cwd=ROOT,
-        env=_clean_environ(),
+        env=environ_without_settings(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -300,7 +289,7 @@ def test_the_images_gunicorn_command_and_health_check_work_under_production_sett
 ):
     port = _free_port()
     broker = "filesystem://" if broker_reachable else f"redis://127.0.0.1:{_free_port()}/0"
-    env = _clean_environ(
+    env = environ_without_settings(
         **{
             **_image_env(),
             "PORT": str(port),

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.conftest import run_python_with_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_PRODUCTION = {
     "CRMADMIN_ENV": "production",
@@ -20,9 +22,6 @@ GOOD_PRODUCTION = {
 
 
 def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CRMADMIN_", "DJANGO_"))}
-    clean.pop("DATABASE_URL", None)
-    clean.pop("CELERY_BROKER_URL", None)
     code = (
         "import django; django.setup(); from django.conf import settings; "
         "from django.contrib import admin; from django.urls import Resolver404, resolve; "
@@ -33,14 +32,7 @@ def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
         "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, "
         "settings.DEBUG, settings.CRMADMIN_SANDBOX_ENABLED)"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "crmadmin.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python_with_settings(code, env)
 
 
 def test_development_defaults_run_as_they_are():

@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -42,9 +41,9 @@ from crmadmin.sandbox import credits, faults
 from crmadmin.sandbox.models import Record
 from crmadmin.sandbox.seed import seed
 from tests.conftest import (
-    _database_url_of_test_db,
     _forget_broker_connections,
     make_sandbox_connection,
+    start_worker,
 )
 
 from .conftest import build_job, writable
@@ -87,38 +86,18 @@ class Workers:
 
     def start(self, *, beat: bool) -> subprocess.Popen:
         n = len(self.started)
-        args = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crmadmin",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-        ]
+        options = ["--pool=prefork", "--concurrency=2"]
         if beat:
-            args += ["--beat", f"--schedule={self.folder / f'beat-{n}'}"]
-        env = {
-            **os.environ,
-            "DATABASE_URL": _database_url_of_test_db(),
-            "CRMADMIN_DATA_DIR": str(self.folder),
-            "CELERY_BROKER_URL": self.broker_url,
-            **WORKER_SETTINGS,
-        }
+            options += ["--beat", f"--schedule={self.folder / f'beat-{n}'}"]
         log_path = self.folder / f"worker-{n}.log"
         with log_path.open("w") as log:
-            process = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # A group of its own: SIGKILL to the group reaches the pool's children too.
+            # A group of its own: SIGKILL to the group reaches the pool's children too.
+            process = start_worker(
+                self.folder,
+                self.broker_url,
+                options,
+                log,
+                env=WORKER_SETTINGS,
                 start_new_session=True,
             )
         process.log_path = log_path

@@ -19,6 +19,7 @@ import redis
 from crmadmin.zoho.client import ZohoClient
 from crmadmin.zoho.errors import ZohoRateLimitError, ZohoTransportError
 from crmadmin.zoho.limits import FileSlots, RedisSlots, hold, limiter_for, open_slots
+from tests.conftest import run_python_with_settings
 
 from .conftest import LEADS_MODULE, MODULES_URL, TOO_MANY
 
@@ -276,15 +277,6 @@ SHOW_LIMITER_URL = (
     ],
 )
 def test_the_limiter_is_the_redis_brokers_by_default_else_file_locks(env, expected):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CRMADMIN_", "DJANGO_"))}
-    clean.pop("CELERY_BROKER_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-c", SHOW_LIMITER_URL],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "crmadmin.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python_with_settings(SHOW_LIMITER_URL, env)
 
     assert expected in (result.stdout + result.stderr)
