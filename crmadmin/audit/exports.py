@@ -2,7 +2,6 @@
 JSON with its audit trail and every record. Rows are read in chunks and written as they
 come, so a 50,000-record job never sits in memory as one string."""
 
-import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -11,7 +10,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 
-from crmadmin.massupdate.exports import safe_cell
+from crmadmin.massupdate.exports import csv_lines
 from crmadmin.massupdate.models import Job, JobEvent, JobRecord
 
 CHUNK = 2000
@@ -136,17 +135,11 @@ def _csv_text(value: Any) -> Any:
     return value
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def jobs_csv(jobs: QuerySet[Job]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(LIST_COLUMNS)
-    for job in jobs.select_related(*PEOPLE).iterator(chunk_size=CHUNK):
-        row = job_summary(job)
-        yield writer.writerow([safe_cell(_csv_text(row[name])) for name in LIST_COLUMNS])
+    summaries = map(job_summary, jobs.select_related(*PEOPLE).iterator(chunk_size=CHUNK))
+    return csv_lines(
+        LIST_COLUMNS, ([_csv_text(row[name]) for name in LIST_COLUMNS] for row in summaries)
+    )
 
 
 def jobs_json(jobs: QuerySet[Job]) -> Iterator[str]:

@@ -2,7 +2,7 @@
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
@@ -12,11 +12,6 @@ from .models import Job, JobRecord
 CHUNK = 2000
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -33,14 +28,31 @@ def safe_cell(value: object) -> str:
     return text
 
 
+class _Echo:
+    """A file that hands back what is written: ``csv.writer`` formats, we stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """A CSV that spreadsheets open as UTF-8 (a BOM first), line by line, every cell safe."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
+
+
 def job_records_csv(job: Job, records: QuerySet[JobRecord]) -> Iterator[str]:
     specs = [FieldSpec.from_dict(f) for f in job.fields]
-    writer = csv.writer(_Echo())
     header = ["record_id", "status", "code", "message", "http_status", "batch"]
     for spec in specs:
         header += [f"{spec.label} before", f"{spec.label} after"]
     header += ["verified", "verify_message", "warnings"]
-    yield "\ufeff" + writer.writerow(header)
+    return csv_lines(header, _record_rows(specs, records))
+
+
+def _record_rows(specs: list[FieldSpec], records: QuerySet[JobRecord]) -> Iterator[list]:
     for record in records.iterator(chunk_size=CHUNK):
         before, after = record.before or {}, record.after or {}
         row = [
@@ -58,4 +70,4 @@ def job_records_csv(job: Job, records: QuerySet[JobRecord]) -> Iterator[str]:
             ]
         verified = {True: "yes", False: "no", None: ""}[record.verified]
         row += [verified, record.verify_message, " ".join(record.warnings or [])]
-        yield writer.writerow([safe_cell(cell) for cell in row])
+        yield row
