@@ -198,7 +198,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A session ends this long after sign-in (a working day), whatever the activity.
 SESSION_COOKIE_AGE = env_int("CRMADMIN_SESSION_SECONDS", 8 * 3600, minimum=60)
+# Login throttling (crmadmin/accounts/throttle.py): this many refused sign-ins within the
+# window lock the account, or the address, until the oldest of them leaves the window.
+CRMADMIN_LOGIN_MAX_FAILURES = env_int("CRMADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+CRMADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int(
+    "CRMADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1
+)
+CRMADMIN_LOGIN_LOCKOUT_MINUTES = env_int("CRMADMIN_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -2,7 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from crmadmin.accounts.forms import AdminLoginForm
+
 from .health import healthz
+
+# The admin's own login page is throttled like ours (crmadmin/accounts/throttle.py).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", include("crmadmin.accounts.urls")),
