@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from .forms import check_redirect_uri
 from .models import Connection
 
 
@@ -26,9 +27,13 @@ class ConnectionAdminForm(forms.ModelForm):
             "accounts_url",
             "api_domain",
             "client_id",
+            "redirect_uri",
             "scopes",
             "concurrency_limit",
         ]
+
+    def clean_redirect_uri(self) -> str:
+        return check_redirect_uri(self.cleaned_data["redirect_uri"])
 
 
 @admin.register(Connection)

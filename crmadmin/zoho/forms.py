@@ -1,9 +1,35 @@
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
+from django.urls import reverse
 
 from .datacentres import CUSTOM, DATA_CENTRES
 from .models import Connection
+
+
+def check_redirect_uri(uri: str) -> str:
+    """A redirect URI must be crmadmin's callback, over HTTPS unless on this machine."""
+    if not uri:
+        return uri
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    callback_path = reverse("zoho:oauth-callback")
+    if host is None or parts.scheme not in {"http", "https"}:
+        raise forms.ValidationError("Enter a full address, such as https://crm-tools.example.com…")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise forms.ValidationError("Give the address alone: no query, fragment or user name.")
+    if not parts.path.endswith(callback_path):
+        raise forms.ValidationError(
+            f"This must be crmadmin's callback address, ending in {callback_path}"
+        )
+    local = host in {"localhost", "127.0.0.1", "::1", "testserver"}
+    if parts.scheme != "https" and not local:
+        raise forms.ValidationError("Use https: Zoho sends the authorization code to it.")
+    return uri
 
 
 class ConnectionForm(forms.ModelForm):
@@ -23,6 +49,7 @@ class ConnectionForm(forms.ModelForm):
             "api_domain",
             "client_id",
             "client_secret",
+            "redirect_uri",
             "concurrency_limit",
         ]
         labels = {"accounts_url": "Accounts server URL", "api_domain": "API domain"}
@@ -52,6 +79,9 @@ class ConnectionForm(forms.ModelForm):
             if cleaned.get(name):
                 cleaned[name] = cleaned[name].rstrip("/")
         return cleaned
+
+    def clean_redirect_uri(self) -> str:
+        return check_redirect_uri(self.cleaned_data["redirect_uri"])
 
     def clean_concurrency_limit(self) -> int:
         limit = self.cleaned_data["concurrency_limit"]

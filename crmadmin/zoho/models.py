@@ -35,6 +35,18 @@ class Connection(models.Model):
     api_domain = models.URLField(help_text="e.g. https://www.zohoapis.eu")
     client_id = models.CharField(max_length=200)
     client_secret = EncryptedTextField()
+    # Checked by forms.check_redirect_uri (a URLField would refuse hosts without a dot).
+    redirect_uri = models.CharField(
+        "registered redirect URI",
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=(
+            "The redirect URI registered for this client in Zoho's API console: crmadmin's "
+            "own /connections/oauth/callback/ address. Connect sends this one, and only "
+            "from a page served at that address."
+        ),
+    )
     refresh_token = EncryptedTextField(blank=True, default="")
     access_token = EncryptedTextField(blank=True, default="")
     access_token_expires_at = models.DateTimeField(null=True, blank=True)

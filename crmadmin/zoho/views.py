@@ -57,7 +57,7 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @manager_required
 def connection_create(request: HttpRequest) -> HttpResponse:
-    form = ConnectionForm(request.POST or None)
+    form = ConnectionForm(request.POST or None, initial={"redirect_uri": _redirect_uri(request)})
     if request.method == "POST" and form.is_valid():
         connection = form.save(commit=False)
         connection.created_by = request.user
@@ -77,7 +77,11 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def connection_connect(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _get_connection_for_user(request, pk)
-    redirect_uri = _redirect_uri(request)
+    problem = _redirect_uri_problem(request, connection)
+    if problem:
+        messages.error(request, problem)
+        return redirect("zoho:connection-detail", connection.pk)
+    redirect_uri = connection.redirect_uri
     url, state = operations.start_authorization(connection=connection, redirect_uri=redirect_uri)
     request.session[OAUTH_SESSION_KEY] = {
         "state": state,
@@ -97,7 +101,12 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         messages.error(request, "This sign-in answer does not match a Connect you started here.")
         return redirect("zoho:connection-list")
     connection = _get_connection_for_user(request, pending["connection"])
-    if not form_ok:
+    problem = _redirect_uri_problem(request, connection)
+    if not problem and pending["redirect_uri"] != connection.redirect_uri:
+        problem = "The connection's registered redirect URI changed since Connect; start again."
+    if problem:
+        messages.error(request, f"{problem} Nothing changed.")
+    elif not form_ok:
         messages.error(request, "Zoho's answer was not understood: " + _form_errors(form))
     elif form.cleaned_data["error"]:
         messages.error(request, _denied_message(form.cleaned_data["error"]))
@@ -153,6 +162,24 @@ def connection_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, warning)
     messages.info(request, f"“{connection}” is disconnected; its tokens are forgotten.")
     return redirect("zoho:connection-detail", connection.pk)
+
+
+def _redirect_uri_problem(request: HttpRequest, connection: Connection) -> str:
+    """Why Connect must not go on here: the redirect URI Zoho will use is the one registered
+    for the client, so this page must be served at that very address (an address taken
+    from the request alone could be forged through the Host header)."""
+    if not connection.redirect_uri:
+        return (
+            "No redirect URI is registered for this connection: set the one registered in "
+            "Zoho's API console (admin → Connections) before connecting."
+        )
+    here = _redirect_uri(request)
+    if here != connection.redirect_uri:
+        return (
+            f"This page is served at {here}, but the redirect URI registered for this "
+            f"connection is {connection.redirect_uri}. Open crmadmin at that address to connect."
+        )
+    return ""
 
 
 def _pop_pending_authorization(request: HttpRequest, state: str) -> dict | None:

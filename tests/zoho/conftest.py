@@ -109,6 +109,7 @@ def make_connection(**overrides: Any) -> Connection:
         "api_domain": API_DOMAIN,
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
+        "redirect_uri": "http://testserver/connections/oauth/callback/",
         "refresh_token": REFRESH_TOKEN,
         "access_token": ACCESS_TOKEN,
         "access_token_expires_at": timezone.now() + timedelta(hours=1),

@@ -71,6 +71,7 @@ def sandbox_connection(live_server, sandbox_client) -> Connection:
         api_domain=base,
         client_id=sandbox_client.client_id,
         client_secret=sandbox_client.client_secret,
+        redirect_uri=CALLBACK_URI,
     )
 
 

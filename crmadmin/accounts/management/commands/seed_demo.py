@@ -73,6 +73,9 @@ class Command(BaseCommand):
         redirect_uri = base_url + reverse("zoho:oauth-callback")
         connection = Connection.objects.filter(name=SANDBOX_CONNECTION).first()
         if connection and connection.api_domain == sandbox_url and connection.refresh_token:
+            if connection.redirect_uri != redirect_uri:
+                connection.redirect_uri = redirect_uri
+                connection.save(update_fields=["redirect_uri", "updated_at"])
             return connection
         client = sandbox_oauth.create_client("crmadmin demo", [redirect_uri])
         refresh_token = sandbox_oauth.issue_refresh_token(client)
@@ -82,6 +85,7 @@ class Command(BaseCommand):
         connection.api_domain = sandbox_url
         connection.client_id = client.client_id
         connection.client_secret = client.client_secret
+        connection.redirect_uri = redirect_uri
         connection.refresh_token = refresh_token
         connection.access_token = ""
         connection.access_token_expires_at = None
