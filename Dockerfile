@@ -9,10 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY crmadmin ./crmadmin
-# Editable, so that settings find templates/ and static/ beside the package in /app.
-RUN pip install -e .
+# Editable, so that settings find templates/ and static/ beside the package in /app; every
+# package at the version pinned (and audited) in requirements.lock.
+RUN pip install -c requirements.lock -e .
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static

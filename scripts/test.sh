@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/system-deps.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+echo "== dependency audit (fails on a known vulnerability)"
+python scripts/audit_deps.py requirements.lock
+
 echo "== ruff"
 ruff check .
 ruff format --check .
