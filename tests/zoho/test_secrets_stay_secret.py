@@ -120,6 +120,34 @@ def test_the_database_holds_only_ciphertext_for_secrets(connection):
     assert Connection.objects.get(pk=connection.pk).client_secret == CLIENT_SECRET
 
 
+def test_dumpdata_writes_ciphertext_and_loaddata_reads_it_back(connection, tmp_path):
+    fixture = tmp_path / "connections.json"
+    call_command("dumpdata", "zoho.connection", output=str(fixture))
+    dumped = fixture.read_text()
+    [row] = json.loads(dumped)
+    assert all(row["fields"][name].startswith(crypto.PREFIX) for name in crypto_fields())
+    assert not [secret for secret in SECRETS if secret in dumped]
+
+    Connection.objects.all().delete()
+    call_command("loaddata", str(fixture), verbosity=0)
+
+    restored = Connection.objects.get(pk=connection.pk)
+    assert (restored.client_secret, restored.refresh_token, restored.access_token) == (
+        CLIENT_SECRET,
+        REFRESH_TOKEN,
+        ACCESS_TOKEN,
+    )
+    assert all(value.startswith(crypto.PREFIX) for value in raw_secrets(connection.pk))
+
+
+def crypto_fields() -> list[str]:
+    return [
+        field.name
+        for field in Connection._meta.concrete_fields
+        if isinstance(field, crypto.EncryptedTextField)
+    ]
+
+
 def test_rotating_the_key_re_encrypts_every_secret_with_the_new_key(db, settings):
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.CRMADMIN_ENCRYPTION_KEYS = [old_key]
