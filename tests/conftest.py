@@ -11,6 +11,7 @@ from pathlib import Path
 import kombu.pools
 import pytest
 import redis
+import requests
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.db import connection as db_connection
@@ -73,6 +74,18 @@ def make_sandbox_connection(server_url: str, name: str = "Sandbox", **overrides)
         **overrides,
     }
     return Connection.objects.create(name=name, **fields)
+
+
+def signed_in_browser(client, user: User) -> requests.Session:
+    """A requests session signed in as ``user``, for pages of the live server that need it
+    (the sandbox's consent page and API console, as Zoho's need a Zoho login)."""
+    client.force_login(user)
+    browser = requests.Session()
+    browser.cookies.set(
+        django_settings.SESSION_COOKIE_NAME,
+        client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+    )
+    return browser
 
 
 def environ_without_settings(**extra: str) -> dict[str, str]:

@@ -22,6 +22,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "zoho.add_connection",
         "zoho.change_connection",
         "zoho.delete_connection",
+        # The built-in sandbox's API console, where its OAuth clients are registered.
+        "sandbox.add_oauthclient",
     ],
 }
 

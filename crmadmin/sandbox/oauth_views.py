@@ -1,8 +1,13 @@
-"""The simulated Zoho accounts server: consent page, token endpoint, revoke, API console."""
+"""The simulated Zoho accounts server: consent page, token endpoint, revoke, API console.
+
+As at Zoho, the consent page needs a signed-in user, and the API console (which shows client
+secrets) one allowed to register clients; the token and revoke endpoints authenticate the
+client by its credentials instead.
+"""
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,6 +18,9 @@ from . import oauth
 from .envelope import json_response
 from .forms import AuthorizeForm, ConsentForm, RevokeForm, SelfClientForm, TokenForm
 from .models import SandboxUser
+
+# Who may use the API console: it creates clients and shows their secrets.
+CONSOLE_PERMISSION = "sandbox.add_oauthclient"
 
 
 def sandbox_base_url(request: HttpRequest) -> str:
@@ -36,7 +44,6 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "sandbox/index.html", {"base_url": sandbox_base_url(request)})
 
 
-@login_not_required
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -105,8 +112,8 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return json_response({"status": "failure", "error": "invalid_token"}, 400)
 
 
-@login_not_required
 @require_http_methods(["GET", "POST"])
+@permission_required(CONSOLE_PERMISSION, raise_exception=True)
 def self_client(request: HttpRequest) -> HttpResponse:
     default_user = SandboxUser.default()
     form = SelfClientForm(request.POST or None, initial={"user": default_user.id})

@@ -5,9 +5,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.test import Client
 
 from crmadmin.sandbox import faults, oauth
 from crmadmin.sandbox.models import GrantCode, SandboxUser
+from tests.conftest import signed_in_browser
 
 REDIRECT = "https://app.example.test/oauth/callback"
 SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.mass_update.ALL"
@@ -21,6 +23,12 @@ def client(transactional_db):
 @pytest.fixture
 def accounts(sandbox_url) -> str:
     return sandbox_url + "/oauth/v2"
+
+
+@pytest.fixture
+def browser(transactional_db, manager) -> requests.Session:
+    """A browser signed in to crmadmin as a manager, as the consent page and console need."""
+    return signed_in_browser(Client(), manager)
 
 
 def _auth_params(client, **overrides) -> dict:
@@ -70,8 +78,10 @@ def _exchange(accounts, client, code, redirect_uri=REDIRECT) -> requests.Respons
     return _token(accounts, **params)
 
 
-def test_the_consent_page_names_the_client_and_scopes_without_inline_code(accounts, client, crm):
-    page = requests.get(f"{accounts}/auth", params=_auth_params(client), timeout=10)
+def test_the_consent_page_names_the_client_and_scopes_without_inline_code(
+    accounts, client, crm, browser
+):
+    page = browser.get(f"{accounts}/auth", params=_auth_params(client), timeout=10)
 
     assert page.status_code == 200
     assert "Mass Updater" in page.text
@@ -81,9 +91,9 @@ def test_the_consent_page_names_the_client_and_scopes_without_inline_code(accoun
 
 
 def test_accepting_redirects_with_a_code_that_becomes_working_tokens(
-    accounts, client, sandbox_url, crm
+    accounts, client, sandbox_url, crm, browser
 ):
-    session = requests.Session()
+    session = browser
 
     decision = _consent(session, accounts, client, "accept")
 
@@ -109,8 +119,8 @@ def test_accepting_redirects_with_a_code_that_becomes_working_tokens(
     assert leads.status_code == 200
 
 
-def test_denying_redirects_with_access_denied_and_the_state(accounts, client):
-    decision = _consent(requests.Session(), accounts, client, "deny")
+def test_denying_redirects_with_access_denied_and_the_state(accounts, client, browser):
+    decision = _consent(browser, accounts, client, "deny")
 
     assert decision.status_code == 302
     query = parse_qs(urlsplit(decision.headers["Location"]).query)
@@ -128,9 +138,9 @@ def test_denying_redirects_with_access_denied_and_the_state(accounts, client):
     ids=["foreign redirect", "near-miss redirect", "unknown client", "response type"],
 )
 def test_a_bad_authorization_request_shows_an_error_page_and_never_redirects(
-    accounts, client, overrides
+    accounts, client, overrides, browser
 ):
-    response = requests.get(
+    response = browser.get(
         f"{accounts}/auth",
         params=_auth_params(client, **overrides),
         allow_redirects=False,
@@ -142,8 +152,8 @@ def test_a_bad_authorization_request_shows_an_error_page_and_never_redirects(
     assert "not valid" in response.text
 
 
-def test_a_tampered_redirect_uri_in_the_consent_post_is_refused(accounts, client):
-    session = requests.Session()
+def test_a_tampered_redirect_uri_in_the_consent_post_is_refused(accounts, client, browser):
+    session = browser
     page = session.get(f"{accounts}/auth", params=_auth_params(client), timeout=10)
     form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
     form.update(user=SandboxUser.default().id, decision="accept")
@@ -289,8 +299,8 @@ def test_only_15_access_tokens_per_refresh_token_stay_valid(accounts, client, ap
     assert api.get("Leads", token=tokens[1]).status_code == 200
 
 
-def test_the_self_client_page_generates_a_code_that_can_be_exchanged(accounts, crm):
-    session = requests.Session()
+def test_the_self_client_page_generates_a_code_that_can_be_exchanged(accounts, crm, browser):
+    session = browser
     page = session.get(f"{accounts}/self-client", timeout=10)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
 
@@ -320,3 +330,35 @@ def test_the_self_client_page_generates_a_code_that_can_be_exchanged(accounts, c
         code=found["grant-code"],
     ).json()
     assert "refresh_token" in tokens and tokens["scope"] == "ZohoCRM.modules.ALL"
+
+
+def test_the_consent_page_sends_an_anonymous_visitor_to_sign_in_first(accounts, client):
+    page = requests.get(
+        f"{accounts}/auth", params=_auth_params(client), allow_redirects=False, timeout=10
+    )
+
+    assert page.status_code == 302
+    assert urlsplit(page.headers["Location"]).path == "/login/"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_api_console_shows_no_secret_to_an_anonymous_visitor(accounts, client, method):
+    page = requests.request(
+        method,
+        f"{accounts}/self-client",
+        data={"client": client.client_id, "scopes": "ZohoCRM.modules.ALL", "duration": "180"},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    assert page.status_code in {302, 403}
+    assert client.client_secret not in page.text
+
+
+def test_the_api_console_is_refused_to_an_operator(accounts, client, operator):
+    browser = signed_in_browser(Client(), operator)
+
+    page = browser.get(f"{accounts}/self-client", allow_redirects=False, timeout=10)
+
+    assert page.status_code == 403
+    assert client.client_secret not in page.text

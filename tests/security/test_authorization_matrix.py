@@ -295,15 +295,17 @@ EXPECTED: dict[str, Row] = {
     # The CRM cannot be reached: the check is recorded as failed and shown on the page.
     "zoho:connection-test": app("connection", POST=managers(302)),
     "zoho:connection-disconnect": app("connection", POST=managers(302)),
-    # --- The sandbox: a simulated Zoho, public as Zoho's own endpoints are ---------------------
+    # --- The sandbox: a simulated Zoho, its endpoints public as Zoho's own are ----------------
     # The sandbox's home page renders for any method.
     "sandbox:index": public(**dict.fromkeys(METHODS, 200)),
-    # No client, no redirect URI: Zoho's error page.
-    "sandbox:authorize": public(GET=400, POST=400),
+    # The consent page needs a signed-in user, as Zoho's needs a Zoho login; with no client
+    # and no redirect URI it is Zoho's error page.
+    "sandbox:authorize": app(GET=everyone(400), POST=everyone(400)),
     # Zoho answers token errors with 200 and an "error" in the JSON.
     "sandbox:token": public(POST=200),
     "sandbox:revoke": public(POST=400),
-    "sandbox:self-client": public(GET=200, POST=200),
+    # The API console shows client secrets: managers only (they register clients).
+    "sandbox:self-client": app(GET=managers(200), POST=managers(200)),
     # The CRM API authenticates by token, not by crmadmin's session: 401 without one.
     "sandbox:api": public(**dict.fromkeys(METHODS, 401)),
     # --- Django's admin (staff only) -----------------------------------------------------------

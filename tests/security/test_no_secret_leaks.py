@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from html.parser import HTMLParser
 
 import pytest
-import requests
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -57,6 +56,7 @@ from crmadmin.zoho import crypto
 from crmadmin.zoho.datacentres import CUSTOM
 from crmadmin.zoho.models import Connection
 from crmadmin.zoho.redaction import REDACTED, RedactSecretsFilter
+from tests.conftest import signed_in_browser
 from tests.massupdate.conftest import (
     confirm_fields,
     post_change,
@@ -210,9 +210,10 @@ class FirstForm(HTMLParser):
             self.csrf = attr.get("value") or ""
 
 
-def self_client_code(server_url: str) -> dict[str, str]:
-    """A Self Client and a code from the sandbox's API console page, read as a person would."""
-    browser = requests.Session()
+def self_client_code(server_url: str, manager: User) -> dict[str, str]:
+    """A Self Client and a code from the sandbox's API console page, read as a person would
+    (signed in as a manager: the console shows client secrets to no one else)."""
+    browser = signed_in_browser(Client(), manager)
     url = f"{server_url}/sandbox/oauth/v2/self-client"
     form = FirstForm()
     form.feed(browser.get(url, timeout=10).text)
@@ -422,7 +423,7 @@ def test_no_secret_reaches_the_database_logs_pages_or_exports(
     operator_client, manager_client = client_of(operator), client_of(manager)
     admin_client = client_of(User.objects.create_superuser("sam", password="not-used"))
 
-    console = self_client_code(server)
+    console = self_client_code(server, manager)
     connection = connect(manager_client, server, console)
     free = writable("Leads", 36)
     ids = [*free, LOCKED_LEAD, NOT_APPROVED_LEAD, MISSING_IDS[0]]

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-import requests
+from django.test import Client
 from django.urls import reverse
 
 from crmadmin.sandbox import faults
@@ -19,6 +19,7 @@ from crmadmin.sandbox.seed import LOCKED_LEAD, MISSING_IDS, NOT_APPROVED_LEAD, s
 from crmadmin.zoho.client import ZohoClient
 from crmadmin.zoho.datacentres import CUSTOM
 from crmadmin.zoho.models import Connection
+from tests.conftest import signed_in_browser
 
 # The redirect URI crmadmin shows on the detail page when served as "testserver".
 CALLBACK_URI = "http://testserver/connections/oauth/callback/"
@@ -99,10 +100,10 @@ def client_for(connection: Connection, **options) -> ZohoClient:
 
 
 def test_a_manager_connects_the_sandbox_with_the_authorization_code_flow(
-    manager_client, sandbox_connection
+    manager_client, manager, sandbox_connection
 ):
     connect = manager_client.post(reverse("zoho:connection-connect", args=[sandbox_connection.pk]))
-    browser = requests.Session()
+    browser = signed_in_browser(Client(), manager)
     consent = browser.get(connect["Location"], timeout=10)
     assert consent.status_code == 200
     form = FormFields()
@@ -128,10 +129,10 @@ def test_a_manager_connects_the_sandbox_with_the_authorization_code_flow(
 
 
 def test_declining_consent_on_the_sandbox_leaves_the_connection_unconnected(
-    manager_client, sandbox_connection
+    manager_client, manager, sandbox_connection
 ):
     connect = manager_client.post(reverse("zoho:connection-connect", args=[sandbox_connection.pk]))
-    browser = requests.Session()
+    browser = signed_in_browser(Client(), manager)
     consent = browser.get(connect["Location"], timeout=10)
     form = FormFields()
     form.feed(consent.text)
