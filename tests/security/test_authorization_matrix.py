@@ -18,6 +18,11 @@ machine, and a failing CRM must give a page, not a 500), and a real object of ea
 registered in the admin.
 
 At the time of writing: 138 URLs × 5 personas × 6 methods = 4,140 cells (``MATRIX_CELLS``).
+
+The same walk also checks, URL by URL, that every POST, PUT, PATCH and DELETE without a CSRF
+token is refused for every persona (and gets its matrix answer with the token, sent as htmx
+sends it), and that every answer carries the anti-framing, no-sniff and CSP headers with no
+inline script, style or event handler in its HTML.
 """
 
 import copy
@@ -670,3 +675,128 @@ def test_who_gets_what_at(key, world, browsers):
             location = urlsplit(answers[method, "anonymous"].location)
             assert location.path == login, (method, answers[method, "anonymous"])
             assert parse_qs(location.query)["next"] == [url], (method, location)
+
+
+# --- CSRF on every unsafe method, and the headers of every page (issue 6, item 4) -----------
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+# The simulated Zoho's server-to-server endpoints: called by an OAuth client or with a token,
+# never from a page, so no CSRF token (Zoho's own take none either).
+CSRF_EXEMPT = {"sandbox:token", "sandbox:revoke", "sandbox:api"}
+INLINE_CODE = [
+    (re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>"), "script"),
+    (re.compile(r"<style[\s>]"), "<style>"),
+    (re.compile(r"<[^>]+\sstyle="), "style attribute"),
+    (re.compile(r"<[^>]+\son[a-z]+\s*="), "event handler attribute"),
+    (re.compile(r"""<[^>]+\b(?:href|src|action)\s*=\s*["']?\s*javascript:""", re.I), "javascript:"),
+]
+
+
+@pytest.fixture
+def guarded_browsers(world) -> dict[str, tuple[Client, object]]:
+    """Clients that check CSRF tokens as browsers' requests are checked, each holding a
+    CSRF cookie; the pages put its token in forms and in htmx's header."""
+    people = [None, world.olivia, world.oscar, world.maria, world.admin]
+    browsers = {}
+    for persona, user in zip(PERSONAS, people, strict=True):
+        client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+        client.get(reverse("accounts:login"))
+        if user is not None:
+            client.force_login(user)
+        browsers[persona] = (client, copy.deepcopy(client.cookies))
+    return browsers
+
+
+def ask_with(client: Client, cookies, method: str, url: str, **headers) -> int:
+    client.cookies = copy.deepcopy(cookies)
+    with transaction.atomic():
+        try:
+            return getattr(client, method.lower())(url, headers=headers).status_code
+        finally:
+            transaction.set_rollback(True)
+
+
+@pytest.mark.usefixtures("fast_failing_crm")
+@pytest.mark.parametrize("key", sorted(set(WALKED) - CSRF_EXEMPT))
+def test_every_unsafe_request_needs_the_csrf_token_at(key, world, guarded_browsers):
+    """Without the token every POST, PUT, PATCH and DELETE is refused with 403, whoever
+    sends it and whatever the view would do; with it (as htmx sends it, in X-CSRFToken),
+    each gets what the authorization matrix says."""
+    row, route = EXPECTED[key], WALKED[key]
+    url = url_of(key, route, world.kwargs_for(row, route)) + (f"?{row.query}" if row.query else "")
+
+    wrong = []
+    for method in UNSAFE:
+        for n, persona in enumerate(PERSONAS):
+            client, cookies = guarded_browsers[persona]
+            without = ask_with(client, cookies, method, url)
+            token = cookies["csrftoken"].value
+            with_token = ask_with(client, cookies, method, url, X_CSRFToken=token)
+            if without != 403 or with_token != row.cells[method][n]:
+                wrong.append(
+                    f"{method} as {persona}: without the token {without} (expected 403), "
+                    f"with it {with_token} (expected {row.cells[method][n]})"
+                )
+    assert not wrong, f"{url} ({key}):\n" + "\n".join(wrong)
+
+
+def test_only_the_simulated_zohos_server_endpoints_skip_csrf():
+    exempt = {
+        key
+        for key, _route, pattern in walk(get_resolver())
+        if getattr(pattern.callback, "csrf_exempt", False)
+    }
+
+    assert exempt == CSRF_EXEMPT
+
+
+@pytest.mark.usefixtures("fast_failing_crm")
+@pytest.mark.parametrize("key", sorted(WALKED))
+def test_every_page_refuses_framing_sniffing_and_inline_code_at(key, world, browsers):
+    """Every answer, whoever asks, carries the anti-framing and no-sniff headers and the
+    Content Security Policy; every HTML page it gives has no inline script, style or event
+    handler for the policy to block."""
+    row, route = EXPECTED[key], WALKED[key]
+    url = url_of(key, route, world.kwargs_for(row, route)) + (f"?{row.query}" if row.query else "")
+    problems = []
+    for persona in PERSONAS:
+        client, cookies = browsers[persona]
+        client.cookies = copy.deepcopy(cookies)
+        with transaction.atomic():
+            response = client.get(url)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            transaction.set_rollback(True)
+        csp = response.get("Content-Security-Policy", "")
+        if response.get("X-Frame-Options") != "DENY" or "frame-ancestors 'none'" not in csp:
+            problems.append(f"{persona}: framing allowed ({response.get('X-Frame-Options')})")
+        if "script-src 'self'" not in csp or "unsafe-inline" in csp:
+            problems.append(f"{persona}: no strict script policy: {csp!r}")
+        if response.get("X-Content-Type-Options") != "nosniff":
+            problems.append(f"{persona}: no X-Content-Type-Options: nosniff")
+        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+            html = body.decode()
+            for pattern, what in INLINE_CODE:
+                if found := pattern.search(html):
+                    problems.append(f"{persona}: inline {what}: {found[0][:120]}")
+    assert not problems, f"{url} ({key}):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("html", "found"),
+    [
+        ("<script>alert(1)</script>", "script"),
+        ('<script type="module">x()</script>', "script"),
+        ("<style>p{}</style>", "<style>"),
+        ('<p style="color:red">', "style attribute"),
+        ('<button onclick="go()">', "event handler attribute"),
+        ("<img src=x onerror=alert(1)>", "event handler attribute"),
+        ('<a href="javascript:alert(1)">', "javascript:"),
+        ('<script src="/static/js/crmadmin.js"></script>', None),
+        ('<script id="data" type="application/json">{"a": 1}</script>', None),
+        ('<p class="onward">online</p>', None),
+    ],
+)
+def test_the_inline_code_patterns_catch_what_the_policy_would_block(html, found):
+    matched = [what for pattern, what in INLINE_CODE if pattern.search(html)]
+
+    assert matched == ([found] if found else [])
