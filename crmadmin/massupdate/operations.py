@@ -934,7 +934,7 @@ def _read_back(job: Job, runner: str, pool: ClientPool) -> None:
     names = list(specs)
     rows = list(
         JobRecord.objects.filter(job=job, status=RecordStatus.SUCCESS)
-        .exclude(after=None)
+        .exclude(after__isnull=True)
         .values_list("pk", "record_id", "after")
     )
     chunks = [rows[i : i + GET_IDS_PER_CALL] for i in range(0, len(rows), GET_IDS_PER_CALL)]

@@ -37,7 +37,7 @@ class RecordAdmin(admin.ModelAdmin):
     list_display = ["id", "module", "approval_state", "locked_action", "converted", "modified_time"]
     list_filter = ["module", "approval_state", "converted"]
     search_fields = ["id"]
-    list_select_related = True
+    list_select_related = ["created_by", "modified_by"]
     raw_id_fields = ["created_by", "modified_by"]
 
 
