@@ -52,13 +52,12 @@ def test_connect_without_a_registered_redirect_uri_is_refused_with_a_clear_messa
     assert OAUTH_SESSION_KEY not in manager_client.session
 
 
-def test_connect_from_another_host_name_is_refused(manager_client, settings):
+def test_connect_from_another_host_name_is_refused(manager_client, alias):
     """A page reached under another of the site's names (or a forged Host header) would make
     Zoho send the code elsewhere than where the Connect started: refused, nothing sent."""
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "alias.example.com"]
     connection = make_connection(redirect_uri=CALLBACK)
 
-    response = connect(manager_client, connection, HTTP_HOST="alias.example.com")
+    response = connect(manager_client, connection, HTTP_HOST=alias)
 
     assert response.status_code == 302
     assert not response["Location"].startswith(ACCOUNTS_URL)
@@ -77,41 +76,42 @@ def test_a_host_outside_allowed_hosts_gets_a_400_not_a_redirect(manager_client):
     assert OAUTH_SESSION_KEY not in manager_client.session
 
 
-def test_a_callback_arriving_at_another_address_exchanges_nothing(manager_client, settings):
+@pytest.fixture
+def alias(settings) -> str:
+    """A second name the site answers to (or a Host header an attacker chose)."""
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "alias.example.com"]
+    return "alias.example.com"
+
+
+def callback_at(manager_client, host: str, *, registered_meanwhile: str = ""):
+    """Connect, then come back at ``host`` with a code; no call to Zoho may happen."""
     connection = make_connection(redirect_uri=CALLBACK, refresh_token="", access_token="")
     state = parse_qs(urlsplit(connect(manager_client, connection)["Location"]).query)["state"][0]
-
+    if registered_meanwhile:
+        Connection.objects.filter(pk=connection.pk).update(redirect_uri=registered_meanwhile)
     with responses.RequestsMock():  # any call to Zoho would fail the test
         response = manager_client.get(
-            reverse("zoho:oauth-callback"),
-            {"state": state, "code": "1000.grant"},
-            HTTP_HOST="alias.example.com",
+            reverse("zoho:oauth-callback"), {"state": state, "code": "1000.grant"}, HTTP_HOST=host
         )
+    return response, Connection.objects.get(pk=connection.pk)
+
+
+def test_a_callback_arriving_at_another_address_exchanges_nothing(manager_client, alias):
+    response, connection = callback_at(manager_client, alias)
 
     assert any("Nothing changed" in m for m in messages_of(response))
-    assert not Connection.objects.get(pk=connection.pk).refresh_token
+    assert not connection.refresh_token
 
 
 def test_a_registered_uri_changed_between_connect_and_callback_exchanges_nothing(
-    manager_client, settings
+    manager_client, alias
 ):
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "alias.example.com"]
-    connection = make_connection(redirect_uri=CALLBACK, refresh_token="", access_token="")
-    state = parse_qs(urlsplit(connect(manager_client, connection)["Location"]).query)["state"][0]
-    Connection.objects.filter(pk=connection.pk).update(
-        redirect_uri="http://alias.example.com/connections/oauth/callback/"
+    response, connection = callback_at(
+        manager_client, alias, registered_meanwhile=f"http://{alias}/connections/oauth/callback/"
     )
 
-    with responses.RequestsMock():
-        response = manager_client.get(
-            reverse("zoho:oauth-callback"),
-            {"state": state, "code": "1000.grant"},
-            HTTP_HOST="alias.example.com",
-        )
-
     assert any("changed since Connect" in m for m in messages_of(response))
-    assert not Connection.objects.get(pk=connection.pk).refresh_token
+    assert not connection.refresh_token
 
 
 def test_the_new_connection_form_offers_this_sites_callback_address(manager_client):
