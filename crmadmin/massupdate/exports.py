@@ -14,7 +14,7 @@ CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
 
 def safe_cell(value: object) -> str:

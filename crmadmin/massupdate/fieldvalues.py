@@ -43,6 +43,39 @@ MODE_TEXT = {REPLACE: "replacing the current values", ADD: "added to the current
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
 
 CHOICE_ERROR = "Choose one of the field's values (“%(value)s” is not one)."
+DIGITS_ERROR = "Type it with the digits 0 to 9 (“%(digit)s” is not one of them)."
+
+
+class PlainDigitsMixin:
+    """Numbers and dates typed with the digits 0 to 9 only.
+
+    Python reads Arabic-Indic, full-width and other Unicode digits as 0 to 9 (``int("٤٢")``
+    is 42), so a look-alike would be sent as a number the user may not have meant; record
+    IDs refuse them too. The message names the odd digit.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            odd = next((ch for ch in value if ch.isdigit() and not ch.isascii()), None)
+            if odd is not None:
+                raise ValidationError(DIGITS_ERROR, code="digits", params={"digit": odd})
+        return super().to_python(value)
+
+
+class PlainIntegerField(PlainDigitsMixin, forms.IntegerField):
+    pass
+
+
+class PlainDecimalField(PlainDigitsMixin, forms.DecimalField):
+    pass
+
+
+class PlainDateField(PlainDigitsMixin, forms.DateField):
+    pass
+
+
+class PlainDateTimeField(PlainDigitsMixin, forms.DateTimeField):
+    pass
 
 
 @dataclass(frozen=True)
@@ -164,6 +197,8 @@ class ValueForm(forms.Form):
             _check_decimal(self.spec, value)
         elif self.spec.data_type == "multiselectpicklist" and value:
             _check_multiselect_length(self.spec, value)
+        elif self.spec.data_type == "datetime" and value:
+            _check_instant(value)
         return value
 
     def clean(self) -> dict:
@@ -221,7 +256,7 @@ def _value_field(spec: FieldSpec, *, required: bool) -> forms.Field:
         high = INTEGER_MAX if kind == "integer" else BIGINT_MAX
         if spec.max_length:
             high = min(high, 10**spec.max_length - 1)
-        return forms.IntegerField(
+        return PlainIntegerField(
             min_value=-high,
             max_value=high,
             error_messages={
@@ -234,13 +269,13 @@ def _value_field(spec: FieldSpec, *, required: bool) -> forms.Field:
         )
     if kind in DECIMAL_TYPES:
         step = "any" if spec.decimal_place is None else str(Decimal(1).scaleb(-spec.decimal_place))
-        return forms.DecimalField(
+        return PlainDecimalField(
             widget=forms.NumberInput(attrs={"step": step}),
             error_messages={**messages, "invalid": "Enter a number, like 1250 or 1250.50."},
             **common,
         )
     if kind == "date":
-        return forms.DateField(
+        return PlainDateField(
             input_formats=["%Y-%m-%d"],
             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             error_messages={
@@ -250,7 +285,7 @@ def _value_field(spec: FieldSpec, *, required: bool) -> forms.Field:
             **common,
         )
     if kind == "datetime":
-        return forms.DateTimeField(
+        return PlainDateTimeField(
             input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             error_messages={
@@ -299,6 +334,14 @@ def _check_decimal(spec: FieldSpec, value: Decimal) -> None:
         )
     if errors:
         raise ValidationError(errors)
+
+
+def _check_instant(value: dt.datetime) -> None:
+    # An offset moves the moment: 9999-12-31T23:59-12:00 is past the year 9999 in UTC.
+    try:
+        timezone.localtime(value)
+    except OverflowError:
+        raise ValidationError("This date and time is out of range.") from None
 
 
 def _check_multiselect_length(spec: FieldSpec, values: list[str]) -> None:

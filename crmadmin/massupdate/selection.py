@@ -27,6 +27,9 @@ MAX_FILTER_ROWS = 20  # COQL takes 25 criteria; paging adds one
 COQL_PAGE_SIZE = 200  # rows a COQL call returns at most (v2.1)
 COQL_MAX_REACH = 10_000  # offset + limit a COQL query may reach (v2.1)
 COQL_MAX_IN_VALUES = 50
+# A number goes into the query written out in full, where "1e999999999" would be a billion
+# digits long; Zoho's own numbers have 19 digits at most.
+MAX_NUMBER_DIGITS = 40
 
 # A Zoho record id: 10 to 19 ASCII digits, never starting with 0 (ids are 64-bit integers).
 _RECORD_ID = re.compile(r"[1-9][0-9]{9,18}", re.ASCII)
@@ -498,11 +501,18 @@ def _literal(family: str, value: str, label: str) -> str:
     """``value`` as a COQL literal of ``family``; SelectionError if it is not one."""
     if family == "number":
         try:
-            number = Decimal(value)
+            # Look-alike digits (Arabic-Indic, full-width) are refused, as in record IDs.
+            number = Decimal(value) if value.isascii() else None
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite():
             raise SelectionError(f"{label} needs a number; “{value}” is not one.")
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite
+        if max(number.adjusted() + 1, 1) + max(-exponent, 0) > MAX_NUMBER_DIGITS:
+            raise SelectionError(
+                f"{label} needs a number of at most {MAX_NUMBER_DIGITS} digits; “{value}” has more."
+            )
         return format(number, "f")
     if family == "date":
         if not _DATE.match(value) or not _is_date(value):
