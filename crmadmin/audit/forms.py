@@ -9,21 +9,36 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from crmadmin.massupdate.fieldvalues import PlainDateField
+from crmadmin.massupdate.forms import PageField
 from crmadmin.massupdate.models import CONFLICT, RETRYABLE_CODES, Job
 
 # Job numbers beyond this are no job's, and would overflow the database's integer.
 MAX_JOB_NUMBER = 10**15
+# No job is older than crmadmin, nor will be this young; the day after 9999-12-31 (where
+# the "to" filter ends) is no date Python has.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 api_name = RegexValidator(r"^[A-Za-z0-9_]+$", "An API name has only letters, digits and _.")
 outcome_code = RegexValidator(r"^[A-Za-z0-9_]+$", "A code has only letters, digits and _.")
 # Offered as suggestions in the outcome filter; any code can be typed.
 KNOWN_CODES = sorted({"SUCCESS", "INVALID_DATA", "MANDATORY_NOT_FOUND", CONFLICT, *RETRYABLE_CODES})
 
-record_id = RegexValidator(r"^\d+$", "A record ID is a number, like 1306462000000496025.")
+# [0-9], not \d: look-alike digits (Arabic-Indic, full-width) are no record's ID.
+record_id = RegexValidator(r"^[0-9]+$", "A record ID is a number, like 1306462000000496025.")
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+class JobDateField(PlainDateField):
+    """A day of the job list's date range; one no job can have is refused, with the range."""
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value and not FIRST_DAY <= value <= LAST_DAY:
+            raise ValidationError(f"Give a date between {FIRST_DAY} and {LAST_DAY}.")
 
 
 class JobFilterForm(forms.Form):
@@ -35,8 +50,8 @@ class JobFilterForm(forms.Form):
         label="Search",
         help_text="Reason, selection, owner or job number",
     )
-    created_from = forms.DateField(required=False, label="Created from", widget=DateInput)
-    created_to = forms.DateField(required=False, label="to", widget=DateInput)
+    created_from = JobDateField(required=False, label="Created from", widget=DateInput)
+    created_to = JobDateField(required=False, label="to", widget=DateInput)
     owner = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(),
         required=False,
@@ -64,7 +79,7 @@ class JobFilterForm(forms.Form):
         choices=[("", "Reviewed or not"), ("yes", "Reviewed"), ("no", "Not reviewed")],
         required=False,
     )
-    page = forms.IntegerField(required=False, min_value=1)
+    page = PageField()
 
     def __init__(self, *args, jobs: QuerySet[Job], **kwargs) -> None:
         """``jobs``: the jobs the user may see; the person and module choices come from them."""
@@ -125,7 +140,8 @@ def _search(text: str) -> Q:
         | Q(owner__username__icontains=text)
     )
     number = text.removeprefix("#")
-    if number.isdigit() and int(number) < MAX_JOB_NUMBER:
+    # isdigit() alone takes "³" (which int() refuses) and "٣" (which it reads as 3).
+    if number.isascii() and number.isdigit() and int(number) < MAX_JOB_NUMBER:
         match |= Q(pk=int(number))
     return match
 
@@ -134,13 +150,9 @@ class ExportFormatForm(forms.Form):
     format = forms.ChoiceField(choices=[("csv", "CSV"), ("json", "JSON")])
 
 
-class PageForm(forms.Form):
-    page = forms.IntegerField(required=False, min_value=1)
-
-
 class RecordSearchForm(forms.Form):
     record_id = forms.CharField(max_length=30, validators=[record_id], label="Record ID")
-    page = forms.IntegerField(required=False, min_value=1)
+    page = PageField()
 
 
 class ReviewForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 from crmadmin.zoho.models import Connection
 
@@ -9,9 +10,37 @@ from .fieldvalues import FieldSpec
 from .models import Job
 from .selection import FILTER_OPERATORS, MAX_CSV_BYTES, MAX_RECORDS, OPERATOR_LABELS
 
+BAD_PAGE = "There is no such page; the first page is shown."
+# A record ID as typed in a table's filter: ASCII digits, as ``selection`` reads them.
+record_id = RegexValidator(
+    r"^[0-9]{1,19}$", "A record ID is a number of at most 19 digits, like 1306462000000496025."
+)
+
+
+class PageField(forms.IntegerField):
+    """A page number from the query string; a bad one is dropped (the first page is shown)
+    and the page says so."""
+
+    default_error_messages = {"invalid": BAD_PAGE, "min_value": BAD_PAGE}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, min_value=1, **kwargs)
+
+
+class PageForm(forms.Form):
+    page = PageField()
+
+
+class _ConnectionField(forms.ModelChoiceField):
+    def to_python(self, value):
+        # int() reads "١" as 1: an id in look-alike digits is no connection's id.
+        if isinstance(value, str) and not value.isascii():
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
 
 class ConnectionChoiceForm(forms.Form):
-    connection = forms.ModelChoiceField(
+    connection = _ConnectionField(
         queryset=Connection.objects.none(),
         empty_label=None,
         label="CRM connection",
@@ -82,7 +111,7 @@ class CsvUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_CSV_BYTES:
             raise ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.1f} MB; at most "
+                f"The file is too large ({upload.size / 1024 / 1024:.1f} MB): at most "
                 f"{MAX_CSV_BYTES // 1024 // 1024} MB is accepted."
             )
         return upload
@@ -117,8 +146,14 @@ class BaseFilterFormSet(forms.BaseFormSet):
             raise ValidationError("Add at least one condition.")
 
 
+# absolute_max: a forged TOTAL_FORMS of 1000 is refused without building 1000 forms.
 FilterFormSet = forms.formset_factory(
-    FilterRowForm, formset=BaseFilterFormSet, extra=3, max_num=5, validate_max=True
+    FilterRowForm,
+    formset=BaseFilterFormSet,
+    extra=3,
+    max_num=5,
+    validate_max=True,
+    absolute_max=5,
 )
 
 
@@ -144,9 +179,13 @@ class PreviewFilterForm(forms.Form):
         ("not_found", "Not found"),
         ("warnings", "With warnings"),
     ]
-    show = forms.ChoiceField(choices=SHOW, required=False)
-    q = forms.CharField(required=False, max_length=20, label="Record ID")
-    page = forms.IntegerField(required=False, min_value=1)
+    show = forms.ChoiceField(
+        choices=SHOW,
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the listed groups of records."},
+    )
+    q = forms.CharField(required=False, max_length=20, validators=[record_id], label="Record ID")
+    page = PageField()
 
 
 class IncludeUnchangedForm(forms.Form):
@@ -160,13 +199,30 @@ class ConfirmForm(forms.Form):
         min_length=5,
         help_text="Why this change? It is kept with the job for the audit.",
     )
-    token = forms.UUIDField(widget=forms.HiddenInput)
+    token = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is incomplete: reload the page and confirm again.",
+            "invalid": "This form is damaged: reload the page and confirm again.",
+        },
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        # Invisible characters or dots alone pass min_length, and tell the audit nothing.
+        if not any(ch.isalnum() for ch in reason):
+            raise ValidationError("Write the reason in words.")
+        return reason
 
 
 class ResultsFilterForm(forms.Form):
-    code = forms.ChoiceField(required=False, label="Outcome")
-    q = forms.CharField(required=False, max_length=20, label="Record ID")
-    page = forms.IntegerField(required=False, min_value=1)
+    code = forms.ChoiceField(
+        required=False,
+        label="Outcome",
+        error_messages={"invalid_choice": "No record of this job has the outcome “%(value)s”."},
+    )
+    q = forms.CharField(required=False, max_length=20, validators=[record_id], label="Record ID")
+    page = PageField()
 
     def __init__(self, *args, codes: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -179,7 +235,7 @@ class ExportForm(forms.Form):
 
 class JobListFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Job.Status.choices], required=False)
-    page = forms.IntegerField(required=False, min_value=1)
+    page = PageField()
 
 
 class DecisionForm(forms.Form):

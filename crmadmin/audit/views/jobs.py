@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crmadmin.massupdate import operations
+from crmadmin.massupdate.forms import PageForm
 from crmadmin.massupdate.models import Job, JobEvent
 from crmadmin.massupdate.views import (
     describe_changes,
@@ -23,7 +24,7 @@ from crmadmin.massupdate.views import (
 from crmadmin.massupdate.views.jobs import results_table
 
 from .. import exports
-from ..forms import KNOWN_CODES, ExportFormatForm, JobFilterForm, PageForm, ReviewForm
+from ..forms import KNOWN_CODES, ExportFormatForm, JobFilterForm, ReviewForm
 from . import htmx_target
 
 # The people a job's audit page names besides its owner.
@@ -144,7 +145,8 @@ def job_exchanges(request: HttpRequest, pk: int) -> HttpResponse:
         {"event": event, "exchanges": [_readable(e) for e in event.detail.get("exchanges", [])]}
         for event in page.object_list
     ]
-    return render(request, "audit/job_exchanges.html", {"job": job, "page": page, "calls": calls})
+    context = {"job": job, "form": form, "page": page, "calls": calls}
+    return render(request, "audit/job_exchanges.html", context)
 
 
 def _readable(exchange: dict) -> dict:

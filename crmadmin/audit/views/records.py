@@ -21,7 +21,8 @@ PAGE_SIZE = 50
 def record_search(request: HttpRequest) -> HttpResponse:
     form = RecordSearchForm(request.GET if "record_id" in request.GET else None)
     context = {"form": form, "query": query_without_page(request), "page": None}
-    if form.is_valid():
+    form.is_valid()  # a bad page number alone shows the first page
+    if form.is_bound and form.cleaned_data.get("record_id"):
         records = (
             JobRecord.objects.filter(
                 record_id=form.cleaned_data["record_id"],
@@ -31,7 +32,7 @@ def record_search(request: HttpRequest) -> HttpResponse:
             .defer(*(f"job__{name}" for name in LIST_DEFERRED if name != "fields"))
             .order_by("-job__created_at", "-job_id")
         )
-        page = Paginator(records, PAGE_SIZE).get_page(form.cleaned_data["page"])
+        page = Paginator(records, PAGE_SIZE).get_page(form.cleaned_data.get("page"))
         context["page"] = page
         context["rows"] = [_touched(record) for record in page.object_list]
     return render(request, "audit/record_search.html", context)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import operations
-from ..forms import DecisionForm, PreviewFilterForm
+from ..forms import DecisionForm, PageForm, PreviewFilterForm
 from ..models import Job
 from . import describe_changes, get_job_for_user, operator_required, query_without_page
 from .preview import preview_table
@@ -30,12 +30,15 @@ def approvals(request: HttpRequest) -> HttpResponse:
         .select_related("owner", "connection")
         .order_by("submitted_at", "pk")
     )
-    page = Paginator(waiting, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "massupdate/approvals.html",
-        {"page": page, "max_age_hours": settings.CRMADMIN_APPROVAL_MAX_AGE_HOURS},
-    )
+    form = PageForm(request.GET)
+    form.is_valid()  # a bad page number shows the first page
+    page = Paginator(waiting, QUEUE_PAGE_SIZE).get_page(form.cleaned_data.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "max_age_hours": settings.CRMADMIN_APPROVAL_MAX_AGE_HOURS,
+    }
+    return render(request, "massupdate/approvals.html", context)
 
 
 @require_http_methods(["GET", "POST"])

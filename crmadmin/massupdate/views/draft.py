@@ -128,11 +128,13 @@ def job_changes(request: HttpRequest, pk: int) -> HttpResponse:
 def job_change_remove(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_own_job(request, pk)
     form = RemoveChangeForm(request.POST)
-    if form.is_valid():
-        try:
-            operations.remove_change(job=job, field=form.cleaned_data["field"], user=request.user)
-        except operations.WorkflowError as exc:
-            messages.error(request, str(exc))
+    if not form.is_valid():
+        messages.error(request, "Choose a change to remove.")
+        return redirect("massupdate:job-changes", job.pk)
+    try:
+        operations.remove_change(job=job, field=form.cleaned_data["field"], user=request.user)
+    except operations.WorkflowError as exc:
+        messages.error(request, str(exc))
     return redirect("massupdate:job-changes", job.pk)
 
 
@@ -149,7 +151,10 @@ def job_records_select(request: HttpRequest, pk: int, method: str) -> HttpRespon
     job = get_own_job(request, pk)
     forms = _selection_forms(request, job, method)
     form = forms.get(method)
-    if form is None or not form.is_valid():
+    if form is None:
+        messages.error(request, "There is no such way to select records: paste, CSV, filter, view.")
+        return _render_records(request, job, forms=forms, status=400)
+    if not form.is_valid():
         return _render_records(request, job, forms=forms, status=400)
     try:
         chosen = _resolve(job, method, form)
