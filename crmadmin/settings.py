@@ -211,6 +211,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# A pasted list of IDs may be up to 5 MB (crmadmin/massupdate/selection.py) and a
+# multi-select may tick many values: above these, Django refuses the request (templates/400.html).
+# Files don't count here; the CSV upload checks its own size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_000
+
 # --- Security headers -----------------------------------------------------------------
 
 X_FRAME_OPTIONS = "DENY"

@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from crmadmin.massupdate.fieldvalues import PlainDateField
+from crmadmin.formfields import PlainDateField
 from crmadmin.massupdate.forms import PageField
 from crmadmin.massupdate.models import CONFLICT, RETRYABLE_CODES, Job
 

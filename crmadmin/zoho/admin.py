@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .forms import check_redirect_uri
+from crmadmin.formfields import PlainIntegerField
+
+from .forms import check_concurrency_limit, check_redirect_uri
 from .models import Connection
 
 
@@ -31,9 +33,13 @@ class ConnectionAdminForm(forms.ModelForm):
             "scopes",
             "concurrency_limit",
         ]
+        field_classes = {"concurrency_limit": PlainIntegerField}
 
     def clean_redirect_uri(self) -> str:
         return check_redirect_uri(self.cleaned_data["redirect_uri"])
+
+    def clean_concurrency_limit(self) -> int:
+        return check_concurrency_limit(self.cleaned_data["concurrency_limit"])
 
 
 @admin.register(Connection)

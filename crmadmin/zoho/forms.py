@@ -4,8 +4,23 @@ from urllib.parse import urlsplit
 from django import forms
 from django.urls import reverse
 
+from crmadmin.formfields import PlainIntegerField
+
 from .datacentres import CUSTOM, DATA_CENTRES
 from .models import Connection
+
+# Zoho's editions allow 5 to 25 calls at a time (more with add-ons); far above is a typo.
+MAX_CONCURRENCY = 100
+
+
+def check_concurrency_limit(limit: int) -> int:
+    if limit < 1:
+        raise forms.ValidationError("Allow at least one call at a time.")
+    if limit > MAX_CONCURRENCY:
+        raise forms.ValidationError(
+            f"At most {MAX_CONCURRENCY}: Zoho allows 5 to 25 calls at a time by edition."
+        )
+    return limit
 
 
 def check_redirect_uri(uri: str) -> str:
@@ -53,6 +68,7 @@ class ConnectionForm(forms.ModelForm):
             "concurrency_limit",
         ]
         labels = {"accounts_url": "Accounts server URL", "api_domain": "API domain"}
+        field_classes = {"concurrency_limit": PlainIntegerField}
         help_texts = {
             "accounts_url": "Only for Custom: e.g. the sandbox's accounts URL.",
             "api_domain": "Only for Custom: e.g. the sandbox's API domain.",
@@ -84,10 +100,7 @@ class ConnectionForm(forms.ModelForm):
         return check_redirect_uri(self.cleaned_data["redirect_uri"])
 
     def clean_concurrency_limit(self) -> int:
-        limit = self.cleaned_data["concurrency_limit"]
-        if limit < 1:
-            raise forms.ValidationError("Allow at least one call at a time.")
-        return limit
+        return check_concurrency_limit(self.cleaned_data["concurrency_limit"])
 
 
 class SelfClientCodeForm(forms.Form):

@@ -33,7 +33,7 @@ SUPERSCRIPT_ID = "⁷³⁸⁹⁶⁴⁰⁰⁰⁰⁰²¹³¹²⁶⁴"
 MIXED_ID = "73896400000213126٤"  # one look-alike digit at the end
 TWENTY_DIGITS = "99999999999999999999"
 HUNDRED_THOUSAND_IDS = "\n".join(str(738964000100000000 + n) for n in range(100_000))
-NOT_FOUND = "The requested resource was not found on this server."
+NOT_FOUND = "There is no such page, or it belongs to a job you cannot see"
 DIGITS = "with the digits 0 to 9"
 
 
@@ -1093,13 +1093,33 @@ CORPUS: list[Entry] = [
         "Ensure this value is greater than or equal to 0.",
         "concurrency-negative",
     ),
+    _connection("concurrency_limit", str(2**63), "At most 100: Zoho allows", "concurrency-2**63"),
+    _connection("concurrency_limit", "ten", "Enter a whole number.", "concurrency-words"),
     _connection(
         "concurrency_limit",
-        str(2**63),
-        "Ensure this value is less than or equal to",
-        "concurrency-2**63",
+        "\u0663",
+        "Type it with the digits 0 to 9 (“\u0663” is not one of them).",
+        "concurrency-arabic-indic-3",
     ),
-    _connection("concurrency_limit", "ten", "Enter a whole number.", "concurrency-words"),
+    _connection("concurrency_limit", "101", "At most 100: Zoho allows", "concurrency-101"),
+    _connection(
+        "redirect_uri",
+        "javascript:alert(document.cookie)",
+        "Enter a full address",
+        "redirect-uri-javascript",
+    ),
+    _connection(
+        "redirect_uri",
+        "https://evil.example/steal",
+        "ending in /connections/oauth/callback/",
+        "redirect-uri-elsewhere",
+    ),
+    _connection(
+        "redirect_uri",
+        "http://crm.example.com/connections/oauth/callback/",
+        "Use https",
+        "redirect-uri-plain-http",
+    ),
     Entry(
         "self-client-code-empty",
         "zoho:connection-self-client",
