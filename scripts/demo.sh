@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 export PATH="$PWD/.venv/bin:$PATH"
 export CRMADMIN_DEMO=1
+# The pages as a user sees them: crmadmin's own error pages, never a debug page with a
+# traceback (DJANGO_DEBUG=1 make demo brings Django's debug pages back).
+export DJANGO_DEBUG=${DJANGO_DEBUG:-0}
 export HOST=${HOST:-127.0.0.1}
 export PORT=${PORT:-8000}
 BASE_URL="http://$HOST:$PORT"
