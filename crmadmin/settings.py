@@ -207,6 +207,10 @@ CRMADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int(
     "CRMADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1
 )
 CRMADMIN_LOGIN_LOCKOUT_MINUTES = env_int("CRMADMIN_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# How many reverse proxies in front of the web server add the address they saw to
+# X-Forwarded-For: the client's address is the one the outermost of them saw. 0: none, and
+# the header is ignored (a client could write anything in it).
+CRMADMIN_PROXY_HOPS = env_int("CRMADMIN_PROXY_HOPS", 0)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -2,12 +2,14 @@
 
 Counted in the database, so every web process sees the same count. An account is locked
 once it has ``CRMADMIN_LOGIN_MAX_FAILURES`` refused sign-ins within the last
-``CRMADMIN_LOGIN_LOCKOUT_MINUTES``; an address (the request's ``REMOTE_ADDR``) once it has
-``CRMADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS``. While locked, even the right password is
-refused, so guessing cannot go on; the lock ends by itself when the oldest counted failure
-leaves the window. A successful sign-in forgets the account's failures.
+``CRMADMIN_LOGIN_LOCKOUT_MINUTES``; an address (``client_address``: behind a proxy, the one
+the proxy saw) once it has ``CRMADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS``. While locked, even
+the right password is refused, so guessing cannot go on; the lock ends by itself when the
+oldest counted failure leaves the window. A successful sign-in forgets the account's failures.
 """
 
+import contextlib
+import ipaddress
 import logging
 import math
 from dataclasses import dataclass
@@ -40,7 +42,18 @@ def normalise(username: str) -> str:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None if request is not None else None
+    """The client's address: ``REMOTE_ADDR``, or behind ``CRMADMIN_PROXY_HOPS`` proxies the
+    address the outermost of them put in X-Forwarded-For (entries before it are the
+    client's own say, and could be anything)."""
+    if request is None:
+        return None
+    address = request.META.get("REMOTE_ADDR") or None
+    hops = settings.CRMADMIN_PROXY_HOPS
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if hops and len(forwarded) >= hops:
+        with contextlib.suppress(ValueError):  # not an address: keep REMOTE_ADDR
+            address = str(ipaddress.ip_address(forwarded[-hops]))
+    return address
 
 
 def _lock_from(failures, limit: int) -> Lockout | None:

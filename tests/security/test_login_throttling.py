@@ -168,3 +168,58 @@ def test_signing_in_gives_a_new_session_key(client, operator):
 
     assert client.cookies["sessionid"].value != before
     assert not Session.objects.filter(session_key=before).exists()  # no session fixation
+
+
+# --- Behind a reverse proxy (CRMADMIN_PROXY_HOPS) ------------------------------------------
+
+
+def through_proxy(client, username, password, forwarded_for: str):
+    """A sign-in as the proxy passes it on: from the proxy's own address."""
+    return client.post(
+        LOGIN,
+        {"username": username, "password": password},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def spray_from(client, forwarded_for: str, times: int = 20) -> None:
+    for number in range(times):
+        through_proxy(client, f"guess{number}", "Summer2026!", forwarded_for)
+
+
+def test_behind_a_proxy_an_address_is_the_one_the_proxy_saw(client, settings, operator):
+    settings.CRMADMIN_PROXY_HOPS = 1
+    spray_from(client, "203.0.113.9")
+
+    assert PAUSED in through_proxy(client, "olivia", PASSWORD, "203.0.113.9").text
+    # Everyone else behind the same proxy still signs in.
+    assert through_proxy(client, "olivia", PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_a_client_cannot_escape_the_count_by_writing_its_own_forwarded_for(
+    client, settings, operator
+):
+    settings.CRMADMIN_PROXY_HOPS = 1
+    for number in range(20):
+        # What the client sent comes first; the proxy appends what it saw.
+        through_proxy(client, f"guess{number}", "x", f"10.9.9.{number}, 203.0.113.9")
+
+    assert PAUSED in through_proxy(client, "olivia", PASSWORD, "203.0.113.9").text
+    assert set(FailedLogin.objects.values_list("address", flat=True)) == {"203.0.113.9"}
+
+
+def test_without_a_proxy_the_forwarded_header_is_ignored(client, settings, operator):
+    settings.CRMADMIN_PROXY_HOPS = 0
+    through_proxy(client, "nobody", "x", "203.0.113.9")
+    through_proxy(client, "nobody", "x", "not an address")
+
+    assert set(FailedLogin.objects.values_list("address", flat=True)) == {"127.0.0.1"}
+
+
+def test_a_forwarded_value_that_is_no_address_falls_back_to_the_connection(client, settings):
+    settings.CRMADMIN_PROXY_HOPS = 1
+    through_proxy(client, "nobody", "x", "<script>")
+    through_proxy(client, "nobody", "x", "")
+
+    assert set(FailedLogin.objects.values_list("address", flat=True)) == {"127.0.0.1"}
