@@ -28,7 +28,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from crmadmin.celery import app as celery_app
 from crmadmin.zoho.models import Connection
@@ -37,7 +37,8 @@ from crmadmin.zoho.models import Connection
 BROKER_TIMEOUT = 2.0
 
 
-@require_GET
+# GET or HEAD: load balancers probe with either.
+@require_safe
 @never_cache
 @login_not_required
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -48,6 +48,14 @@ def test_healthz_reports_database_broker_and_crm_without_login(client, db):
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_a_load_balancer_may_probe_with_head(client, db):
+    response = client.head("/healthz")
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert client.post("/healthz").status_code == 405
+
+
 def test_healthz_is_ok_when_every_connection_passed_its_last_check(client, live_server):
     connection = make_sandbox_connection(live_server.url)
     assert check_connection(connection=connection) is True

@@ -57,14 +57,17 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @manager_required
 def connection_create(request: HttpRequest) -> HttpResponse:
-    form = ConnectionForm(request.POST or None, initial={"redirect_uri": _redirect_uri(request)})
+    # Bound on every POST, an empty one too (`request.POST or None` would show it no errors).
+    data = request.POST if request.method == "POST" else None
+    form = ConnectionForm(data, initial={"redirect_uri": _redirect_uri(request)})
     if request.method == "POST" and form.is_valid():
         connection = form.save(commit=False)
         connection.created_by = request.user
         connection.save()
         messages.success(request, f"Connection “{connection}” added. Now connect it to Zoho.")
         return redirect("zoho:connection-detail", connection.pk)
-    return render(request, "zoho/connection_form.html", {"form": form})
+    status = 400 if form.is_bound else 200  # a form sent back with its errors
+    return render(request, "zoho/connection_form.html", {"form": form}, status=status)
 
 
 @require_GET

@@ -152,7 +152,7 @@ def test_a_bad_registered_redirect_uri_is_refused_with_a_clear_message(
 ):
     response = new_connection(manager_client, redirect_uri)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert complaint in response.text
     assert not Connection.objects.filter(name="Acme").exists()
 

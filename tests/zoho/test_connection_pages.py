@@ -130,7 +130,7 @@ def test_a_custom_data_centre_requires_both_urls(manager_client, db):
         },
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.content.decode().count("Required for a Custom data centre.") == 2
     assert not Connection.objects.exists()
 
@@ -148,7 +148,7 @@ def test_bad_input_is_explained_and_the_secret_is_not_sent_back(manager_client, 
     )
 
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Connection with this Name already exists." in html
     assert "Select a valid choice." in html
     assert "This field is required." in html
