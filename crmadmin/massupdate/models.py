@@ -61,13 +61,6 @@ class JobQuerySet(models.QuerySet):
             return self
         return self.filter(owner=user)
 
-    @staticmethod
-    def can_see(user, job: "Job") -> bool:
-        """``for_user``'s rule for one job already in hand."""
-        return user.is_authenticated and (
-            job.owner_id == user.pk or user.has_perm("massupdate.view_all_jobs")
-        )
-
     def running(self) -> "JobQuerySet":
         return self.filter(status__in=Job.ACTIVE_STATUSES)
 

@@ -42,8 +42,6 @@ from .models import Job, JobEvent
 logger = logging.getLogger("crmadmin.massupdate")
 
 Status = Job.Status
-# The statuses in which a job waits for a worker or has one working on it.
-RESUMABLE_STATUSES = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
 
 
 def new_runner() -> str:
@@ -91,7 +89,9 @@ def claim(job_id: int, runner: str, *, in_status: str, **changes: Any) -> Job | 
                 "another worker continues where it left off.",
                 detail={"previous_runner": job.runner, "runner": runner},
             )
-        job.refresh_from_db()
+        # What the UPDATE wrote, plain values all: no need to read the row again.
+        for name, value in {"runner": runner, "heartbeat_at": now, **changes}.items():
+            setattr(job, name, value)
     return job
 
 
@@ -171,7 +171,7 @@ def recover_stalled_jobs(*, reason: str = "periodic check") -> list[int]:
     task_for = {Status.PREVIEWING: preview_job_task, Status.QUEUED: run_job_task}
     now = timezone.now()
     stalled = (
-        Job.objects.filter(status__in=RESUMABLE_STATUSES)
+        Job.objects.running()
         # A queued job's clock starts when it was queued: submitted, or approved.
         .annotate(last_sign=Coalesce("heartbeat_at", "decided_at", "submitted_at", "created_at"))
         .filter(last_sign__lt=stale_before(now))

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -70,9 +70,14 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     # The jobs that retry or revert this one, in one query; only those the user may see
     # are linked, but any revert of it means it is not reverted again.
-    follow_ups = list(Job.objects.filter(Q(retry_of=job) | Q(revert_of=job)).order_by("pk"))
+    visible = Job.objects.for_user(request.user).filter(pk=OuterRef("pk"))
+    follow_ups = list(
+        Job.objects.filter(Q(retry_of=job) | Q(revert_of=job))
+        .annotate(visible=Exists(visible))
+        .order_by("pk")
+    )
     all_reverts = [j for j in follow_ups if j.revert_of_id == job.pk]
-    follow_ups = [j for j in follow_ups if Job.objects.can_see(request.user, j)]
+    follow_ups = [j for j in follow_ups if j.visible]
     reverts = [j for j in follow_ups if j.revert_of_id == job.pk]
     context = {
         **results_table(request, job),
