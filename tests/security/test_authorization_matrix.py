@@ -574,16 +574,18 @@ class Answer:
     status: int
     location: str = ""
     error: str = ""
+    headers: dict = field(default_factory=dict)
+    body: bytes = b""
 
 
-def ask(client: Client, cookies, method: str, url: str) -> Answer:
+def ask(client: Client, cookies, method: str, url: str, **headers) -> Answer:
     """Send one request as the persona whose cookies are given, and undo what it did."""
     client.cookies = copy.deepcopy(cookies)
     with transaction.atomic():
         try:
-            response = getattr(client, method.lower())(url)
-            if response.streaming:
-                b"".join(response.streaming_content)
+            response = getattr(client, method.lower())(url, headers=headers)
+            streamed = response.streaming
+            body = b"".join(response.streaming_content) if streamed else response.content
         except Exception as exc:  # a view that fails while streaming: a 500 too
             return Answer(500, error=f"{type(exc).__name__}: {exc}")
         finally:
@@ -591,7 +593,16 @@ def ask(client: Client, cookies, method: str, url: str) -> Answer:
     error = ""
     if getattr(response, "exc_info", None):
         error = f"{response.exc_info[0].__name__}: {response.exc_info[1]}"
-    return Answer(response.status_code, response.get("Location", ""), error)
+    return Answer(
+        response.status_code, response.get("Location", ""), error, dict(response.items()), body
+    )
+
+
+def concrete_url(key: str, world: "World") -> str:
+    """The URL of ``key`` with its row's objects and query."""
+    row, route = EXPECTED[key], WALKED[key]
+    url = url_of(key, route, world.kwargs_for(row, route))
+    return f"{url}?{row.query}" if row.query else url
 
 
 @pytest.fixture
@@ -599,17 +610,22 @@ def world(operator, other_operator, manager, closed_port) -> World:
     return World(operator, other_operator, manager, f"http://127.0.0.1:{closed_port}")
 
 
-@pytest.fixture
-def browsers(world) -> dict[str, tuple[Client, object]]:
+def signed_in(world: World, **client_options) -> dict[str, tuple[Client, object]]:
     """A client and its signed-in cookies for each persona."""
     people = [None, world.olivia, world.oscar, world.maria, world.admin]
     browsers = {}
     for persona, user in zip(PERSONAS, people, strict=True):
-        client = Client(raise_request_exception=False)
+        client = Client(raise_request_exception=False, **client_options)
+        client.get(reverse("accounts:login"))  # the CSRF cookie, as a browser has it
         if user is not None:
             client.force_login(user)
         browsers[persona] = (client, copy.deepcopy(client.cookies))
     return browsers
+
+
+@pytest.fixture
+def browsers(world) -> dict[str, tuple[Client, object]]:
+    return signed_in(world)
 
 
 def test_every_url_of_the_url_conf_has_a_row_and_every_row_a_url():
@@ -645,10 +661,8 @@ def fast_failing_crm(settings):
 def test_who_gets_what_at(key, world, browsers):
     assert key in WALKED, f"{key} is in EXPECTED but no longer in the URL conf"
     assert key in EXPECTED, f"{key} ({WALKED[key]}) has no row in EXPECTED: add one"
-    row, route = EXPECTED[key], WALKED[key]
-    url = url_of(key, route, world.kwargs_for(row, route))
-    if row.query:
-        url += "?" + row.query
+    row = EXPECTED[key]
+    url = concrete_url(key, world)
 
     answers = {
         (method, persona): ask(*browsers[persona], method, url)
@@ -697,24 +711,7 @@ INLINE_CODE = [
 def guarded_browsers(world) -> dict[str, tuple[Client, object]]:
     """Clients that check CSRF tokens as browsers' requests are checked, each holding a
     CSRF cookie; the pages put its token in forms and in htmx's header."""
-    people = [None, world.olivia, world.oscar, world.maria, world.admin]
-    browsers = {}
-    for persona, user in zip(PERSONAS, people, strict=True):
-        client = Client(enforce_csrf_checks=True, raise_request_exception=False)
-        client.get(reverse("accounts:login"))
-        if user is not None:
-            client.force_login(user)
-        browsers[persona] = (client, copy.deepcopy(client.cookies))
-    return browsers
-
-
-def ask_with(client: Client, cookies, method: str, url: str, **headers) -> int:
-    client.cookies = copy.deepcopy(cookies)
-    with transaction.atomic():
-        try:
-            return getattr(client, method.lower())(url, headers=headers).status_code
-        finally:
-            transaction.set_rollback(True)
+    return signed_in(world, enforce_csrf_checks=True)
 
 
 @pytest.mark.usefixtures("fast_failing_crm")
@@ -723,16 +720,16 @@ def test_every_unsafe_request_needs_the_csrf_token_at(key, world, guarded_browse
     """Without the token every POST, PUT, PATCH and DELETE is refused with 403, whoever
     sends it and whatever the view would do; with it (as htmx sends it, in X-CSRFToken),
     each gets what the authorization matrix says."""
-    row, route = EXPECTED[key], WALKED[key]
-    url = url_of(key, route, world.kwargs_for(row, route)) + (f"?{row.query}" if row.query else "")
+    row = EXPECTED[key]
+    url = concrete_url(key, world)
 
     wrong = []
     for method in UNSAFE:
         for n, persona in enumerate(PERSONAS):
             client, cookies = guarded_browsers[persona]
-            without = ask_with(client, cookies, method, url)
+            without = ask(client, cookies, method, url).status
             token = cookies["csrftoken"].value
-            with_token = ask_with(client, cookies, method, url, X_CSRFToken=token)
+            with_token = ask(client, cookies, method, url, X_CSRFToken=token).status
             if without != 403 or with_token != row.cells[method][n]:
                 wrong.append(
                     f"{method} as {persona}: without the token {without} (expected 403), "
@@ -757,25 +754,20 @@ def test_every_page_refuses_framing_sniffing_and_inline_code_at(key, world, brow
     """Every answer, whoever asks, carries the anti-framing and no-sniff headers and the
     Content Security Policy; every HTML page it gives has no inline script, style or event
     handler for the policy to block."""
-    row, route = EXPECTED[key], WALKED[key]
-    url = url_of(key, route, world.kwargs_for(row, route)) + (f"?{row.query}" if row.query else "")
+    url = concrete_url(key, world)
     problems = []
     for persona in PERSONAS:
-        client, cookies = browsers[persona]
-        client.cookies = copy.deepcopy(cookies)
-        with transaction.atomic():
-            response = client.get(url)
-            body = b"".join(response.streaming_content) if response.streaming else response.content
-            transaction.set_rollback(True)
-        csp = response.get("Content-Security-Policy", "")
-        if response.get("X-Frame-Options") != "DENY" or "frame-ancestors 'none'" not in csp:
-            problems.append(f"{persona}: framing allowed ({response.get('X-Frame-Options')})")
+        answer = ask(*browsers[persona], "GET", url)
+        headers = answer.headers
+        csp = headers.get("Content-Security-Policy", "")
+        if headers.get("X-Frame-Options") != "DENY" or "frame-ancestors 'none'" not in csp:
+            problems.append(f"{persona}: framing allowed ({headers.get('X-Frame-Options')})")
         if "script-src 'self'" not in csp or "unsafe-inline" in csp:
             problems.append(f"{persona}: no strict script policy: {csp!r}")
-        if response.get("X-Content-Type-Options") != "nosniff":
+        if headers.get("X-Content-Type-Options") != "nosniff":
             problems.append(f"{persona}: no X-Content-Type-Options: nosniff")
-        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
-            html = body.decode()
+        if answer.status == 200 and headers["Content-Type"].startswith("text/html"):
+            html = answer.body.decode()
             for pattern, what in INLINE_CODE:
                 if found := pattern.search(html):
                     problems.append(f"{persona}: inline {what}: {found[0][:120]}")
