@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from crmadmin.formfields import PlainIntegerField
 
-from .forms import check_concurrency_limit, check_redirect_uri
+from .forms import ConnectionChecks
 from .models import Connection
 
 
@@ -12,7 +12,7 @@ def _mask(value: str) -> str:
     return "•••• set" if value else "—"
 
 
-class ConnectionAdminForm(forms.ModelForm):
+class ConnectionAdminForm(ConnectionChecks, forms.ModelForm):
     # Write-only: the stored secret is never put back into the page.
     new_client_secret = forms.CharField(
         required=False,
@@ -34,12 +34,6 @@ class ConnectionAdminForm(forms.ModelForm):
             "concurrency_limit",
         ]
         field_classes = {"concurrency_limit": PlainIntegerField}
-
-    def clean_redirect_uri(self) -> str:
-        return check_redirect_uri(self.cleaned_data["redirect_uri"])
-
-    def clean_concurrency_limit(self) -> int:
-        return check_concurrency_limit(self.cleaned_data["concurrency_limit"])
 
 
 @admin.register(Connection)

@@ -13,41 +13,48 @@ from .models import Connection
 MAX_CONCURRENCY = 100
 
 
-def check_concurrency_limit(limit: int) -> int:
-    if limit < 1:
-        raise forms.ValidationError("Allow at least one call at a time.")
-    if limit > MAX_CONCURRENCY:
-        raise forms.ValidationError(
-            f"At most {MAX_CONCURRENCY}: Zoho allows 5 to 25 calls at a time by edition."
-        )
-    return limit
+class ConnectionChecks:
+    """The checks of a connection's settings, for every form that edits them (here and in
+    the admin): a plain-digit concurrency limit within reason, a real redirect URI."""
 
+    def clean_concurrency_limit(self) -> int:
+        limit = self.cleaned_data["concurrency_limit"]
+        if limit < 1:
+            raise forms.ValidationError("Allow at least one call at a time.")
+        if limit > MAX_CONCURRENCY:
+            raise forms.ValidationError(
+                f"At most {MAX_CONCURRENCY}: Zoho allows 5 to 25 calls at a time by edition."
+            )
+        return limit
 
-def check_redirect_uri(uri: str) -> str:
-    """A redirect URI must be crmadmin's callback, over HTTPS unless on this machine."""
-    if not uri:
+    def clean_redirect_uri(self) -> str:
+        """crmadmin's callback, over HTTPS unless on this machine."""
+        uri = self.cleaned_data["redirect_uri"]
+        if not uri:
+            return uri
+        try:
+            parts = urlsplit(uri)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        callback_path = reverse("zoho:oauth-callback")
+        if host is None or parts.scheme not in {"http", "https"}:
+            raise forms.ValidationError(
+                "Enter a full address, such as https://crm-tools.example.com…"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise forms.ValidationError("Give the address alone: no query, fragment or user name.")
+        if not parts.path.endswith(callback_path):
+            raise forms.ValidationError(
+                f"This must be crmadmin's callback address, ending in {callback_path}"
+            )
+        local = host in {"localhost", "127.0.0.1", "::1"}
+        if parts.scheme != "https" and not local:
+            raise forms.ValidationError("Use https: Zoho sends the authorization code to it.")
         return uri
-    try:
-        parts = urlsplit(uri)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    callback_path = reverse("zoho:oauth-callback")
-    if host is None or parts.scheme not in {"http", "https"}:
-        raise forms.ValidationError("Enter a full address, such as https://crm-tools.example.com…")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise forms.ValidationError("Give the address alone: no query, fragment or user name.")
-    if not parts.path.endswith(callback_path):
-        raise forms.ValidationError(
-            f"This must be crmadmin's callback address, ending in {callback_path}"
-        )
-    local = host in {"localhost", "127.0.0.1", "::1", "testserver"}
-    if parts.scheme != "https" and not local:
-        raise forms.ValidationError("Use https: Zoho sends the authorization code to it.")
-    return uri
 
 
-class ConnectionForm(forms.ModelForm):
+class ConnectionForm(ConnectionChecks, forms.ModelForm):
     """A new connection. Choosing a data centre fills both URLs; "Custom" asks for them."""
 
     client_secret = forms.CharField(
@@ -95,12 +102,6 @@ class ConnectionForm(forms.ModelForm):
             if cleaned.get(name):
                 cleaned[name] = cleaned[name].rstrip("/")
         return cleaned
-
-    def clean_redirect_uri(self) -> str:
-        return check_redirect_uri(self.cleaned_data["redirect_uri"])
-
-    def clean_concurrency_limit(self) -> int:
-        return check_concurrency_limit(self.cleaned_data["concurrency_limit"])
 
 
 class SelfClientCodeForm(forms.Form):

@@ -41,6 +41,7 @@ def _render_detail(
         {
             "connection": connection,
             "redirect_uri": _redirect_uri(request),
+            "redirect_uri_problem": _redirect_uri_problem(request, connection),
             "self_client_form": self_client_form or SelfClientCodeForm(),
         },
         status=400 if self_client_form is not None else 200,
