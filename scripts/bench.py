@@ -406,6 +406,35 @@ class Pass:
         return next(p for p in self.phases if p.label.startswith(label))
 
 
+def new_job(owner, connection, ids: list[str], value: str):
+    """A drafted job of ``owner`` setting Designation to ``value`` on the Leads ``ids``."""
+    from crmadmin.massupdate import metadata, operations
+    from crmadmin.massupdate.fieldvalues import Change
+    from crmadmin.massupdate.models import Job
+
+    spec = next(s for s in metadata.fields_for(connection, MODULE) if s.api_name == FIELD)
+    job = operations.create_draft(
+        user=owner, connection=connection, module=MODULE, module_label=MODULE
+    )
+    operations.set_change(job=job, spec=spec, change=Change(field=FIELD, value=value), user=owner)
+    operations.select_records(
+        job=job, ids=ids, method=Job.Selection.PASTE, summary="bench", detail={}, user=owner
+    )
+    return job
+
+
+def submit(job, owner, manager) -> None:
+    """Submit as its owner and, when the approval policy holds it, approve as a manager."""
+    from crmadmin.massupdate import operations
+    from crmadmin.massupdate.models import Job
+
+    if not operations.submit(job=job, user=owner, reason="bench", token=job.submit_token):
+        sys.exit(f"job {job.pk} could not be submitted")
+    job.refresh_from_db()
+    if job.status == Job.Status.AWAITING_APPROVAL:
+        operations.approve(job=job, user=manager, note="bench")
+
+
 @dataclass
 class PageTiming:
     label: str
@@ -540,26 +569,7 @@ class Bench:
     # --- One job at one latency -----------------------------------------------------------
 
     def new_job(self, value: str):
-        from crmadmin.massupdate import metadata, operations
-        from crmadmin.massupdate.fieldvalues import Change
-        from crmadmin.massupdate.models import Job
-
-        spec = next(s for s in metadata.fields_for(self.connection, MODULE) if s.api_name == FIELD)
-        job = operations.create_draft(
-            user=self.owner, connection=self.connection, module=MODULE, module_label=MODULE
-        )
-        operations.set_change(
-            job=job, spec=spec, change=Change(field=FIELD, value=value), user=self.owner
-        )
-        operations.select_records(
-            job=job,
-            ids=self.ids,
-            method=Job.Selection.PASTE,
-            summary="bench",
-            detail={},
-            user=self.owner,
-        )
-        return job
+        return new_job(self.owner, self.connection, self.ids, value)
 
     def preview(self, job, timeout: float) -> None:
         from crmadmin.massupdate import operations
@@ -571,15 +581,7 @@ class Bench:
             sys.exit(f"the preview of job {job.pk} failed: {job.error_message}")
 
     def submit(self, job) -> None:
-        """Submit as its owner and, when the approval policy holds it, approve as a manager."""
-        from crmadmin.massupdate import operations
-        from crmadmin.massupdate.models import Job
-
-        if not operations.submit(job=job, user=self.owner, reason="bench", token=job.submit_token):
-            sys.exit(f"job {job.pk} could not be submitted")
-        job.refresh_from_db()
-        if job.status == Job.Status.AWAITING_APPROVAL:
-            operations.approve(job=job, user=self.manager, note="bench")
+        submit(job, self.owner, self.manager)
 
     def wait(self, job, done: Callable, timeout: float) -> None:
         deadline = time.monotonic() + timeout

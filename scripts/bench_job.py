@@ -11,17 +11,19 @@ Django's test client. Nothing outside the temporary folder is read or written.
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from scripts.bench import PageTiming, environment, new_job, submit  # noqa: E402 - needs the path above
+
 NEW_TITLE = "Met at Expo 2026"
 FIELD = "Designation"
 
@@ -29,21 +31,7 @@ FIELD = "Designation"
 def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="crmadmin-bench-") as folder:
-        # Forced, not defaulted: a DATABASE_URL or broker in the caller's environment must
-        # never receive benchmark data.
-        os.environ.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "crmadmin.settings",
-                "CRMADMIN_ENV": "development",
-                "CRMADMIN_DATA_DIR": folder,
-                "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.sqlite3'}",
-                "CELERY_BROKER_URL": "filesystem://",
-                # Pages are timed as production renders them: no debug machinery.
-                "DJANGO_DEBUG": "false",
-                "CRMADMIN_LOG_LEVEL": os.environ.get("CRMADMIN_LOG_LEVEL", "WARNING"),
-            }
-        )
-        sys.path.insert(0, str(REPO))
+        os.environ.update(environment(Path(folder), None))
         import django
 
         django.setup()
@@ -89,30 +77,13 @@ class CountingApp:
             return Counter(self.calls)
 
 
-@dataclass
-class Timing:
-    label: str
-    samples: list[float]
-    queries: int
-    note: str = ""
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.samples) * 1000
-
-    @property
-    def p95_ms(self) -> float:
-        return statistics.quantiles(self.samples, n=20, method="inclusive")[-1] * 1000
-
-
 def run(args: argparse.Namespace) -> None:
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.db import connections
     from django.test.testcases import LiveServerThread
 
-    from crmadmin.massupdate import metadata, operations
-    from crmadmin.massupdate.fieldvalues import Change
+    from crmadmin.massupdate import operations
     from crmadmin.massupdate.models import Batch, Job, JobEvent
     from crmadmin.sandbox import faults
     from crmadmin.sandbox.models import Record
@@ -139,7 +110,6 @@ def run(args: argparse.Namespace) -> None:
         owner = User.objects.create_user("bench")
         owner.groups.add(Group.objects.get(name="Operator"))
         connection = make_sandbox_connection(f"http://{server.host}:{server.port}")
-        spec = next(s for s in metadata.fields_for(connection, "Leads") if s.api_name == FIELD)
 
         # The first leads in id order, whatever their state: as in real life, a few are
         # locked, awaiting approval or converted, and fail.
@@ -148,15 +118,7 @@ def run(args: argparse.Namespace) -> None:
             .order_by("id")
             .values_list("id", flat=True)[: args.records]
         )
-        job = operations.create_draft(
-            user=owner, connection=connection, module="Leads", module_label="Leads"
-        )
-        operations.set_change(
-            job=job, spec=spec, change=Change(field=FIELD, value=NEW_TITLE), user=owner
-        )
-        operations.select_records(
-            job=job, ids=ids, method=Job.Selection.PASTE, summary="bench", detail={}, user=owner
-        )
+        job = new_job(owner, connection, ids, NEW_TITLE)
 
         # start_preview and submit queue their task on commit; the message lands in the
         # throwaway broker folder, where no worker reads it: this process runs what the
@@ -173,14 +135,10 @@ def run(args: argparse.Namespace) -> None:
         if job.status != Job.Status.PREVIEWED:
             sys.exit(f"the preview failed: {job.error_message}")
 
-        if not operations.submit(job=job, user=owner, reason="bench", token=job.submit_token):
-            sys.exit("the job could not be submitted")
-        job.refresh_from_db()
-        if job.status == Job.Status.AWAITING_APPROVAL:
-            # Above the approval threshold: a manager lets it run.
-            manager = User.objects.create_user("bench-manager")
-            manager.groups.add(Group.objects.get(name="Manager"))
-            operations.approve(job=job, user=manager, note="bench")
+        # Above the approval threshold, a manager lets it run.
+        manager = User.objects.create_user("bench-manager")
+        manager.groups.add(Group.objects.get(name="Manager"))
+        submit(job, owner, manager)
         before = counter.snapshot()
         clock = time.perf_counter()
         operations.run_job(job_id=job.pk)
@@ -215,7 +173,7 @@ def run(args: argparse.Namespace) -> None:
     )
 
 
-def time_pages(job, owner, requests: int) -> list[Timing]:
+def time_pages(job, owner, requests: int) -> list[PageTiming]:
     from django.db import connection as db_connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -249,7 +207,7 @@ def time_pages(job, owner, requests: int) -> list[Timing]:
     timings = []
     for label, url in pages:
         samples, queries = timed(url, requests, lambda response: response.content)
-        timings.append(Timing(label, samples, queries))
+        timings.append(PageTiming(label, url, samples, queries))
 
     size = 0
 
@@ -260,8 +218,12 @@ def time_pages(job, owner, requests: int) -> list[Timing]:
     export = reverse("massupdate:job-export", args=[job.pk])
     samples, queries = timed(export, max(2, requests // 4), stream)
     timings.append(
-        Timing(
-            f"CSV export, all {job.record_count:,} rows", samples, queries, f"{size / 1e6:.1f} MB"
+        PageTiming(
+            f"CSV export, all {job.record_count:,} rows",
+            export,
+            samples,
+            queries,
+            note=f"{size / 1e6:.1f} MB",
         )
     )
     return timings
@@ -276,7 +238,7 @@ def print_report(
     job,
     phases: list[tuple[str, float, int, Counter]],
     breakdown: tuple[float, float],
-    pages: list[Timing],
+    pages: list[PageTiming],
     total: float,
 ) -> None:
     from django.db import connection as db_connection
@@ -316,7 +278,7 @@ def print_report(
     for timing in pages:
         note = f"  {timing.note}" if timing.note else ""
         print(
-            f"{timing.label:<46} {timing.median_ms:>10.1f} {timing.p95_ms:>8.1f} "
+            f"{timing.label:<46} {timing.p50_ms:>10.1f} {timing.p95_ms:>8.1f} "
             f"{timing.queries:>5} {len(timing.samples):>4}{note}"
         )
     print()
