@@ -68,14 +68,11 @@ class ClientPool:
             # A token refresh writes the connection row from this thread.
             connections.close_all()
 
-    def stats(self) -> dict[str, Any]:
-        total = ClientStats()
+    def stats(self, earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The pool's clients' stats, added to ``earlier`` ones (of a job's earlier runners)."""
+        total = ClientStats.from_dict(earlier or {})
         for client in self.clients:
-            total.attempts += client.stats.attempts
-            total.retries.update(client.stats.retries)
-            total.refreshes.update(client.stats.refreshes)
-            if client.stats.credits_remaining is not None:
-                total.credits_remaining = client.stats.credits_remaining
+            total.add(client.stats)
         return total.as_dict()
 
 

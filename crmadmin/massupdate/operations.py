@@ -675,7 +675,7 @@ def _run(job: Job, runner: str) -> None:
 
     def store_stats() -> None:
         # Added to the counts of the runners before this one (a resumed job).
-        recovery.keep_claim(job.pk, runner, client_stats=_added_stats(job.client_stats, pool))
+        recovery.keep_claim(job.pk, runner, client_stats=pool.stats(job.client_stats))
 
     try:
         # Step by step: the calls of one field group run side by side, but no record is
@@ -713,23 +713,6 @@ def _run(job: Job, runner: str) -> None:
                 record_event(job, Kind.VERIFIED, message=f"Read-back failed: {exc.user_message}")
         store_stats()
     _finish(job, runner, fatal)
-
-
-def _added_stats(earlier: dict[str, Any], pool: ClientPool) -> dict[str, Any]:
-    """The pool's client stats added to ``earlier`` ones (of a job's earlier runners)."""
-    now = pool.stats()
-    if not earlier:
-        return now
-    return {
-        "attempts": earlier.get("attempts", 0) + now["attempts"],
-        "retries": dict(Counter(earlier.get("retries", {})) + Counter(now["retries"])),
-        "refreshes": dict(Counter(earlier.get("refreshes", {})) + Counter(now["refreshes"])),
-        "credits_remaining": (
-            now["credits_remaining"]
-            if now["credits_remaining"] is not None
-            else earlier.get("credits_remaining")
-        ),
-    }
 
 
 def batch_size(job: Job) -> int:

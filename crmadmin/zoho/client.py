@@ -135,6 +135,23 @@ class ClientStats:
     # Zoho sends X-API-CREDITS-REMAINING once half of the day's credits are used.
     credits_remaining: int | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ClientStats":
+        return cls(
+            attempts=data.get("attempts", 0),
+            retries=Counter(data.get("retries", {})),
+            refreshes=Counter(data.get("refreshes", {})),
+            credits_remaining=data.get("credits_remaining"),
+        )
+
+    def add(self, other: "ClientStats") -> None:
+        """Count ``other``'s calls too; its credits, if it saw any, are the later figure."""
+        self.attempts += other.attempts
+        self.retries.update(other.retries)
+        self.refreshes.update(other.refreshes)
+        if other.credits_remaining is not None:
+            self.credits_remaining = other.credits_remaining
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "attempts": self.attempts,
