@@ -252,13 +252,14 @@ def _preview(job: Job, runner: str) -> None:
         return
     counts = _preview_counts(job)
     with transaction.atomic():
-        previewed = Job.objects.filter(pk=job.pk, status=Status.PREVIEWING, runner=runner).update(
+        previewed = recovery.release(
+            job.pk,
+            runner,
+            in_status=Status.PREVIEWING,
             status=Status.PREVIEWED,
             previewed_at=timezone.now(),
             preview_counts=counts,
             preview_done=job.record_count,
-            runner="",
-            heartbeat_at=None,
         )
         if not previewed:
             return
@@ -392,11 +393,12 @@ def _preview_counts(job: Job) -> dict[str, int]:
 
 def _preview_failed(job: Job, runner: str, message: str) -> None:
     with transaction.atomic():
-        if Job.objects.filter(pk=job.pk, status=Status.PREVIEWING, runner=runner).update(
+        if recovery.release(
+            job.pk,
+            runner,
+            in_status=Status.PREVIEWING,
             status=Status.DRAFT,
             error_message=f"The preview failed: {message}",
-            runner="",
-            heartbeat_at=None,
         ):
             record_event(job, Kind.PREVIEW_FAILED, message=message)
 
@@ -980,13 +982,14 @@ def _finish(job: Job, runner: str, fatal: str) -> None:
     else:
         status = Status.COMPLETED
     with transaction.atomic():
-        if not Job.objects.filter(pk=job.pk, status=Status.RUNNING, runner=runner).update(
+        if not recovery.release(
+            job.pk,
+            runner,
+            in_status=Status.RUNNING,
             status=status,
             finished_at=timezone.now(),
             outcome_counts=counts,
             error_message=fatal,
-            runner="",
-            heartbeat_at=None,
         ):
             raise recovery.Superseded(f"job {job.pk} is no longer run by {runner}")
         summary = ", ".join(f"{code} {n:,}" for code, n in sorted(counts.items())) or "nothing"

@@ -108,6 +108,16 @@ def keep_claim(job_id: int, runner: str, **changes: Any) -> None:
         raise Superseded(f"job {job_id} is no longer run by {runner}")
 
 
+def release(job_id: int, runner: str, *, in_status: str, **changes: Any) -> bool:
+    """Write ``changes`` and let go of the job, if ``runner`` still has it in ``in_status``:
+    the last write of a runner's work. False if another runner took it over meanwhile."""
+    return bool(
+        Job.objects.filter(pk=job_id, status=in_status, runner=runner).update(
+            runner="", heartbeat_at=None, **changes
+        )
+    )
+
+
 class Heartbeat:
     """Beats for ``runner`` on the job every ``CRMADMIN_HEARTBEAT_SECONDS``, from a thread,
     for the length of the ``with`` block.
